@@ -1,0 +1,20 @@
+/**
+ * Entry point. `ankra cluster kube-token …` (kubectl's exec credential plugin) goes to a
+ * fast path that loads only node built-ins and small project modules; everything else
+ * loads the full CLI. Keep this file tiny: it runs on every kubectl call.
+ */
+
+/** True when argv is the exec-credential command, with any options before or after. */
+export function isKubeToken(argv: readonly string[]): boolean {
+  const i = argv.indexOf('kube-token');
+  return i > 0 && argv[i - 1] === 'cluster' && !argv.includes('--help') && !argv.includes('-h');
+}
+
+const argv = process.argv.slice(2);
+if (isKubeToken(argv)) {
+  const { kubeToken } = await import('./fastpath/kube-token');
+  process.exitCode = await kubeToken(argv, process.env);
+} else {
+  const { main } = await import('./cli');
+  process.exitCode = await main(argv);
+}

@@ -1,0 +1,40 @@
+/**
+ * The raw writers. Every byte ankra prints goes through this module or `output.ts`
+ * (a lint step enforces it). Node built-ins only: the exec-credential fast path uses it.
+ */
+import { writeSync } from 'node:fs';
+
+function writeAll(fd: number, text: string): void {
+  const buf = Buffer.from(text, 'utf8');
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += writeSync(fd, buf, off, buf.length - off);
+    } catch (err) {
+      // A non-blocking pipe that is full: try again; a closed pipe: give up quietly.
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') continue;
+      return;
+    }
+  }
+}
+
+/** Synchronous, so nothing is lost when the process exits right after. */
+export function writeStdout(text: string): void {
+  writeAll(1, text);
+}
+
+export function writeStderr(text: string): void {
+  writeAll(2, text);
+}
+
+export function stdoutIsTTY(): boolean {
+  return process.stdout.isTTY === true;
+}
+
+export function stderrIsTTY(): boolean {
+  return process.stderr.isTTY === true;
+}
+
+export function stdinIsTTY(): boolean {
+  return process.stdin.isTTY === true;
+}

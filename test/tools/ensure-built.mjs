@@ -1,0 +1,33 @@
+// Makes `npm test`, `npm run demo`, `npm run emulator` and `npm run bench` work on a fresh
+// clone: installs dependencies when they are missing and rebuilds when a source is newer
+// than the build. Uses only node: built-ins, since node_modules may not exist yet.
+import { existsSync, statSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const run = (cmd, args) => {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+};
+
+if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) {
+  process.stderr.write('ankra: installing dependencies (npm ci)...\n');
+  run('npm', ['ci', '--no-audit', '--no-fund']);
+}
+
+function newest(dir) {
+  let t = 0;
+  if (!existsSync(dir)) return t;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+const built = join(root, 'dist', 'cli', 'main.js');
+const emu = join(root, 'dist', 'emulator', 'main.js');
+const sources = Math.max(newest(join(root, 'src')), newest(join(root, 'fixtures')), statSync(join(root, 'package.json')).mtimeMs);
+const stale = !existsSync(built) || !existsSync(emu) || Math.min(statSync(built).mtimeMs, statSync(emu).mtimeMs) < sources;
+if (stale) run(process.execPath, [join(root, 'test', 'tools', 'build.mjs')]);
