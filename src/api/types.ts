@@ -122,6 +122,12 @@ export const DETAIL = {
   gatewayDisabled: 'Cluster access is not enabled',
   noAccess: 'You do not have access to this cluster',
   permissionDenied: 'permission_denied',
+  sandbox: 'Cluster Access is not available for sandbox clusters',
+  invalidToken: 'Invalid or expired token',
+  notMember: 'You are not a member of this organisation',
+  grantNotFound: 'Grant not found',
+  grantExists: 'A grant for this user and scope already exists',
+  rateLimited: 'Rate limit exceeded',
 } as const;
 
 /** The path of a cluster's Kubernetes API behind Ankra's proxy. */

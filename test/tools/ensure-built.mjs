@@ -26,8 +26,12 @@ function newest(dir) {
   }
   return t;
 }
-const built = join(root, 'dist', 'cli', 'main.js');
-const emu = join(root, 'dist', 'emulator', 'main.js');
-const sources = Math.max(newest(join(root, 'src')), newest(join(root, 'fixtures')), statSync(join(root, 'package.json')).mtimeMs);
-const stale = !existsSync(built) || !existsSync(emu) || Math.min(statSync(built).mtimeMs, statSync(emu).mtimeMs) < sources;
-if (stale) run(process.execPath, [join(root, 'test', 'tools', 'build.mjs')]);
+// `ensure-built.mjs cli` checks only the CLI (what the test suite's global setup needs);
+// without arguments both the CLI and the emulator/demo.
+const only = process.argv[2];
+const outputs = [join(root, 'dist', 'cli', 'main.js')];
+if (only !== 'cli') outputs.push(join(root, 'dist', 'emulator', 'main.js'));
+const sourceDirs = only === 'cli' ? [join(root, 'src')] : [join(root, 'src'), join(root, 'fixtures')];
+const sources = Math.max(...sourceDirs.map(newest), statSync(join(root, 'package.json')).mtimeMs);
+const stale = outputs.some((o) => !existsSync(o) || statSync(o).mtimeMs < sources);
+if (stale) run(process.execPath, [join(root, 'test', 'tools', 'build.mjs'), ...(only ? [only] : [])]);

@@ -1,0 +1,253 @@
+/**
+ * The one HTTP client (undici) for everything ankra sends to Ankra: base URL, user-agent,
+ * timeouts, proxies from HTTPS_PROXY/NO_PROXY, extra CAs, retries with jittered back-off
+ * where they are safe, and `--debug` lines with credentials redacted. Non-2xx answers are
+ * returned, not thrown: `api/ankra.ts` turns them into typed errors.
+ */
+import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { AnkraError, Exit, UsageError, oneLine } from '../errors';
+import { USER_AGENT } from '../version';
+
+export interface HttpOptions {
+  baseUrl: string;
+  /** Extra CA bundle (PEM) trusted besides the system roots. */
+  caFile?: string;
+  env: NodeJS.ProcessEnv;
+  /** Per attempt; ANKRA_HTTP_TIMEOUT_MS overrides the default 30 s. */
+  timeoutMs?: number;
+  /** Attempts for retryable requests (default 3). */
+  attempts?: number;
+  debug?: (line: string) => void;
+}
+
+export interface HttpRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
+  path: string;
+  query?: Record<string, string | number | undefined>;
+  headers?: Record<string, string>;
+  body?: unknown;
+  /**
+   * Safe to send again after a connection error, a 5xx or a 429 (GETs always are).
+   * The token mint is: an extra short-lived token harms nobody.
+   */
+  idempotent?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  text: string;
+  /** Attempts made (for messages such as "after 3 attempts"). */
+  attempts: number;
+  url: string;
+  method: string;
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+const isLoopback = (host: string) => LOOPBACK.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+
+/** Plain http sends tokens in the clear: only to loopback, or when explicitly allowed. */
+export function checkTransport(baseUrl: string, env: NodeJS.ProcessEnv): void {
+  const u = new URL(baseUrl);
+  if (u.protocol === 'http:' && !isLoopback(u.hostname) && env.ANKRA_ALLOW_INSECURE_HTTP !== '1') {
+    throw new UsageError(`refusing to send credentials over plain http to ${u.host}`, {
+      hint: 'use an https:// base URL (or set ANKRA_ALLOW_INSECURE_HTTP=1 if you really mean it)',
+    });
+  }
+}
+
+export function readCaFile(path: string): string {
+  try {
+    const pem = readFileSync(path, 'utf8');
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate in it');
+    return pem;
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new UsageError(`cannot use CA file ${path}: ${why}`, { hint: 'pass --ca-file with a PEM bundle' });
+  }
+}
+
+function extraCas(caFile: string | undefined, env: NodeJS.ProcessEnv): string[] | undefined {
+  const extra: string[] = [];
+  if (caFile) extra.push(readCaFile(caFile));
+  // Giving undici a `ca` replaces Node's default store, NODE_EXTRA_CA_CERTS included: re-add it.
+  if (extra.length && env.NODE_EXTRA_CA_CERTS) {
+    try {
+      extra.push(readFileSync(env.NODE_EXTRA_CA_CERTS, 'utf8'));
+    } catch {
+      // Node itself warns about an unreadable NODE_EXTRA_CA_CERTS
+    }
+  }
+  return extra.length ? [...rootCertificates, ...extra] : undefined;
+}
+
+/**
+ * An undici dispatcher with ankra's transport settings: HTTPS_PROXY/NO_PROXY, the extra CA
+ * (for the target, also through a proxy tunnel) and timeouts. Shared with the OIDC client.
+ */
+export function makeDispatcher(caFile: string | undefined, env: NodeJS.ProcessEnv, timeoutMs: number): Dispatcher {
+  const ca = extraCas(caFile, env);
+  return new EnvHttpProxyAgent({
+    connect: { timeout: Math.min(timeoutMs, 10_000), ...(ca ? { ca } : {}) },
+    ...(ca ? { requestTls: { ca } } : {}),
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      reject(signal.reason);
+    });
+  });
+
+/** Full-jitter exponential back-off: 0–250 ms, 0–500 ms, 0–1 s … capped at 4 s. */
+function backoff(attempt: number): number {
+  return Math.random() * Math.min(4000, 250 * 2 ** attempt);
+}
+
+/** Seconds (or an HTTP date) from Retry-After, in ms; undefined when absent or unreadable. */
+export function retryAfterMs(value: string | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** Longest Retry-After ankra waits for by itself; longer ones are reported. */
+const MAX_RETRY_AFTER_MS = 20_000;
+
+function describeNetworkError(err: unknown, url: URL): AnkraError {
+  const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+  const code = e.code ?? e.cause?.code ?? '';
+  const where = url.origin;
+  const tls = /CERT|SELF_SIGNED|UNABLE_TO|SSL|TLS|ERR_TLS/.test(code);
+  if (tls) {
+    return new AnkraError(`TLS verification failed for ${where} (${code})`, Exit.FAILURE, {
+      hint: 'if the server uses a private CA, pass --ca-file PATH (or ANKRA_CA_FILE)',
+      cause: err,
+    });
+  }
+  const reason: Record<string, string> = {
+    ECONNREFUSED: 'connection refused',
+    ECONNRESET: 'connection reset',
+    ENOTFOUND: 'host not found',
+    EAI_AGAIN: 'DNS lookup failed',
+    ETIMEDOUT: 'timed out',
+    UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
+    UND_ERR_HEADERS_TIMEOUT: 'no answer in time',
+    UND_ERR_BODY_TIMEOUT: 'answer stalled',
+    UND_ERR_SOCKET: 'connection closed',
+    EHOSTUNREACH: 'host unreachable',
+    ENETUNREACH: 'network unreachable',
+  };
+  const why = reason[code] ?? (oneLine(e.message || String(err)) || 'network error');
+  return new AnkraError(`cannot reach Ankra at ${where}: ${why}`, Exit.FAILURE, {
+    hint: 'check --base-url (or ANKRA_BASE_URL), your network and proxy settings',
+    cause: err,
+  });
+}
+
+export class HttpClient {
+  readonly baseUrl: string;
+  readonly dispatcher: Dispatcher;
+  private readonly timeoutMs: number;
+  private readonly attempts: number;
+  private readonly debug: (line: string) => void;
+
+  constructor(opts: HttpOptions) {
+    checkTransport(opts.baseUrl, opts.env);
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
+    const envTimeout = Number(opts.env.ANKRA_HTTP_TIMEOUT_MS);
+    this.timeoutMs = opts.timeoutMs ?? (envTimeout > 0 ? envTimeout : 30_000);
+    this.attempts = opts.attempts ?? 3;
+    this.debug = opts.debug ?? (() => undefined);
+    this.dispatcher = makeDispatcher(opts.caFile, opts.env, this.timeoutMs);
+  }
+
+  url(path: string, query?: HttpRequest['query']): URL {
+    const u = new URL(this.baseUrl + path);
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) u.searchParams.set(k, String(v));
+    return u;
+  }
+
+  async send(req: HttpRequest): Promise<HttpResponse> {
+    const url = this.url(req.path, req.query);
+    const retryable = req.method === 'GET' || req.idempotent === true;
+    const headers: Record<string, string> = { 'user-agent': USER_AGENT, accept: 'application/json', ...req.headers };
+    let body: string | undefined;
+    if (req.body !== undefined) {
+      body = JSON.stringify(req.body);
+      headers['content-type'] = 'application/json';
+    }
+    this.debugHeaders(req.method, url, headers);
+    for (let attempt = 1; ; attempt++) {
+      const started = Date.now();
+      let res: HttpResponse;
+      try {
+        const r = await request(url, {
+          method: req.method,
+          headers,
+          body,
+          dispatcher: this.dispatcher,
+          signal: req.signal,
+        });
+        const text = await r.body.text();
+        res = { status: r.statusCode, headers: flatten(r.headers), text, attempts: attempt, url: url.toString(), method: req.method };
+      } catch (err) {
+        if (req.signal?.aborted) throw err;
+        const failure = describeNetworkError(err, url);
+        this.debug(`${req.method} ${url} failed after ${Date.now() - started} ms: ${failure.message}`);
+        if (retryable && attempt < this.attempts && !/TLS/.test(failure.message)) {
+          await sleep(backoff(attempt), req.signal);
+          continue;
+        }
+        throw failure;
+      }
+      this.debug(`${req.method} ${url} → ${res.status} (${Date.now() - started} ms)${attempt > 1 ? ` attempt ${attempt}` : ''}`);
+      const wait = this.retryDelay(res, retryable, attempt);
+      if (wait === undefined) return res;
+      this.debug(`retrying in ${Math.round(wait)} ms`);
+      await sleep(wait, req.signal);
+    }
+  }
+
+  private debugHeaders(method: string, url: URL, headers: Record<string, string>): void {
+    const shown = Object.entries(headers).map(([k, v]) => `${k}: ${k === 'authorization' ? redactAuthorization(v) : v}`);
+    this.debug(`${method} ${url} ${shown.join(' | ')}`);
+  }
+
+  /** How long to wait before sending again, or undefined to return this answer. */
+  private retryDelay(res: HttpResponse, retryable: boolean, attempt: number): number | undefined {
+    if (!retryable || attempt >= this.attempts) return undefined;
+    if (res.status === 429) {
+      const after = retryAfterMs(res.headers['retry-after']);
+      if (after === undefined) return backoff(attempt);
+      return after <= MAX_RETRY_AFTER_MS ? after : undefined;
+    }
+    if (res.status === 502 || res.status === 503 || res.status === 504 || res.status === 500) return backoff(attempt);
+    return undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+}
+
+function flatten(h: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
+}
+
+/** "Bearer abc…" → "Bearer [redacted]": the scheme helps debugging, the secret never shows. */
+export function redactAuthorization(v: string): string {
+  const scheme = v.split(' ')[0] ?? '';
+  return `${scheme} [redacted]`;
+}

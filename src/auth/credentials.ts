@@ -1,0 +1,192 @@
+/**
+ * "Get me a bearer token": the one function every command and the exec plugin's miss path
+ * use. Flag, environment and Go CLI tokens are used as they are; a saved login is read from
+ * its store, and an OIDC access token with less than a minute left is refreshed first,
+ * under a lock shared by every ankra process, so a rotating refresh token is used once.
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import type { BearerSource } from '../api/ankra';
+import { AuthError } from '../errors';
+import { updateConfig, type SessionMeta } from '../core/config';
+import { withLock } from '../core/lock';
+import type { Paths } from '../core/paths';
+import type { CredentialSource, Target } from './source';
+import { accountName, openStore, type SecretStore } from './store';
+
+/** What the store keeps for a login (JSON in the keychain entry or the credentials file). */
+export type SessionSecret =
+  | { kind: 'api_token'; token: string }
+  | { kind: 'oidc'; access_token: string; refresh_token?: string; expires_at: string };
+
+/** Refresh when less than this is left on the access token. */
+export const REFRESH_MARGIN_MS = 60_000;
+
+export function parseSecret(raw: string | undefined): SessionSecret | undefined {
+  if (!raw) return undefined;
+  try {
+    const s = JSON.parse(raw) as Record<string, unknown>;
+    if (s.kind === 'api_token' && typeof s.token === 'string' && s.token) return { kind: 'api_token', token: s.token };
+    if (s.kind === 'oidc' && typeof s.access_token === 'string' && typeof s.expires_at === 'string') {
+      return {
+        kind: 'oidc',
+        access_token: s.access_token,
+        expires_at: s.expires_at,
+        ...(typeof s.refresh_token === 'string' ? { refresh_token: s.refresh_token } : {}),
+      };
+    }
+  } catch {
+    // damaged: treated as absent
+  }
+  return undefined;
+}
+
+export interface CredentialDeps {
+  paths: Paths;
+  env: NodeJS.ProcessEnv;
+  caFile: string | undefined;
+  debug: (line: string) => void;
+  now?: () => number;
+}
+
+export class Credentials implements BearerSource {
+  private cached: SessionSecret | undefined;
+  private store: SecretStore | undefined;
+
+  constructor(
+    readonly source: CredentialSource,
+    readonly target: Target,
+    private readonly deps: CredentialDeps,
+  ) {}
+
+  private get now(): number {
+    return (this.deps.now ?? Date.now)();
+  }
+
+  private get account(): string {
+    return accountName(this.target.baseUrl, this.target.profile);
+  }
+
+  /** The lock that serialises refreshes of this login across processes. */
+  private get refreshLock(): string {
+    const h = createHash('sha256').update(this.account).digest('hex').slice(0, 16);
+    return join(this.deps.paths.configDir, `session-${h}.lock`);
+  }
+
+  email(): string | undefined {
+    return this.source.session?.email;
+  }
+
+  rejectedHint(): string {
+    switch (this.source.kind) {
+      case 'flag':
+        return 'check the token passed with --token';
+      case 'env':
+        return 'check ANKRA_API_TOKEN, or run `ankra login`';
+      case 'gocli':
+        return "the Go CLI's token in ~/.ankra.yaml is no longer valid: run `ankra login`";
+      default:
+        return 'run `ankra login`';
+    }
+  }
+
+  async bearer(): Promise<string> {
+    if (this.source.token) return this.source.token;
+    const secret = await this.loadSecret();
+    if (secret.kind === 'api_token') return secret.token;
+    if (Date.parse(secret.expires_at) - this.now > REFRESH_MARGIN_MS) return secret.access_token;
+    return (await this.refresh(secret.access_token)).access_token;
+  }
+
+  /** After a 401: an OIDC session may have been revoked early; one refresh is worth a try. */
+  async renew(): Promise<boolean> {
+    const secret = this.cached;
+    if (secret?.kind !== 'oidc' || !secret.refresh_token) return false;
+    try {
+      await this.refresh(secret.access_token);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The access token's expiry for `auth status`, when it is an OIDC session. */
+  async sessionSecret(): Promise<SessionSecret> {
+    return this.loadSecret();
+  }
+
+  private async openSessionStore(meta: SessionMeta): Promise<SecretStore> {
+    this.store ??= await openStore(meta.store, this.deps.paths.configDir);
+    return this.store;
+  }
+
+  private async loadSecret(): Promise<SessionSecret> {
+    if (this.cached) return this.cached;
+    const meta = this.source.session;
+    if (!meta) throw new AuthError(`not logged in to ${this.target.baseUrl}`, { hint: 'run `ankra login`' });
+    const store = await this.openSessionStore(meta);
+    const secret = parseSecret(await store.get(this.account));
+    if (!secret) {
+      throw new AuthError(`your login to ${this.target.baseUrl} is gone from ${store.where}`, { hint: 'run `ankra login`' });
+    }
+    this.cached = secret;
+    return secret;
+  }
+
+  /**
+   * Refresh under the cross-process lock. `stale` is the access token we found too old:
+   * if the store holds another one when we get the lock, someone refreshed already.
+   */
+  private async refresh(stale: string): Promise<Extract<SessionSecret, { kind: 'oidc' }>> {
+    const meta = this.source.session;
+    if (!meta?.issuer || !meta.client_id) throw new AuthError('your session cannot be refreshed', { hint: 'run `ankra login`' });
+    const store = await this.openSessionStore(meta);
+    return withLock(this.refreshLock, { what: 'the session refresh', timeoutMs: 30_000, staleMs: 45_000 }, async () => {
+      const current = parseSecret(await store.get(this.account));
+      if (current?.kind === 'oidc' && current.access_token !== stale && Date.parse(current.expires_at) - this.now > REFRESH_MARGIN_MS) {
+        this.cached = current;
+        return current;
+      }
+      if (current?.kind !== 'oidc' || !current.refresh_token) {
+        throw new AuthError(`your session for ${this.target.baseUrl} has expired`, { hint: 'run `ankra login`' });
+      }
+      const { refreshTokens, SessionRejected } = await import('./oidc');
+      try {
+        const t = await refreshTokens(
+          { issuer: meta.issuer ?? '', clientId: meta.client_id ?? '', caFile: this.deps.caFile, env: this.deps.env, debug: this.deps.debug },
+          current.refresh_token,
+        );
+        const next: Extract<SessionSecret, { kind: 'oidc' }> = {
+          kind: 'oidc',
+          access_token: t.access_token,
+          refresh_token: t.refresh_token ?? current.refresh_token,
+          expires_at: t.expires_at,
+        };
+        await store.set(this.account, JSON.stringify(next));
+        this.cached = next;
+        this.deps.debug('refreshed the session access token');
+        return next;
+      } catch (err) {
+        if (err instanceof SessionRejected) {
+          await this.forget(store);
+          throw new AuthError(`session expired: the identity provider rejected the refresh (${err.reason})`, { hint: 'run `ankra login`' });
+        }
+        throw err;
+      }
+    });
+  }
+
+  /** A rejected session is removed, so the next command says "not logged in" at once. */
+  private async forget(store: SecretStore): Promise<void> {
+    try {
+      await store.delete(this.account);
+    } catch {
+      // best effort
+    }
+    const { baseUrl, profile } = this.target;
+    await updateConfig(this.deps.paths.configDir, (cfg) => {
+      const sessions = cfg.servers[baseUrl]?.sessions;
+      if (sessions) delete sessions[profile];
+    });
+  }
+}

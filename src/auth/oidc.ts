@@ -1,0 +1,157 @@
+/**
+ * The OIDC client (openid-client): the device authorization grant for `ankra login`
+ * (RFC 8628, including `interval` and `slow_down`, which openid-client honours), refresh
+ * and revocation. Requests go through ankra's own undici dispatcher, so proxies and
+ * `--ca-file` apply to the identity provider too.
+ */
+import * as client from 'openid-client';
+import { fetch as undiciFetch } from 'undici';
+import { AnkraError, AuthError, Exit, oneLine } from '../errors';
+import { makeDispatcher } from '../api/http';
+
+export interface OidcClientOptions {
+  issuer: string;
+  clientId: string;
+  caFile: string | undefined;
+  env: NodeJS.ProcessEnv;
+  debug: (line: string) => void;
+}
+
+export interface TokenResult {
+  access_token: string;
+  refresh_token?: string;
+  /** RFC 3339 */
+  expires_at: string;
+  claims?: { sub: string; email?: string; name?: string };
+}
+
+/** The identity provider refused a refresh token (invalid_grant): the session is over. */
+export class SessionRejected extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+const isLoopback = (u: URL) => ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
+
+async function configure(opts: OidcClientOptions): Promise<client.Configuration> {
+  const issuer = new URL(opts.issuer);
+  const dispatcher = makeDispatcher(opts.caFile, opts.env, 30_000);
+  const customFetch: client.CustomFetch = async (url, init) => {
+    const started = Date.now();
+    const res = await undiciFetch(url, { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1]);
+    opts.debug(`${init.method} ${url} → ${res.status} (${Date.now() - started} ms)`);
+    return res as unknown as Response;
+  };
+  try {
+    return await client.discovery(issuer, opts.clientId, undefined, client.None(), {
+      [client.customFetch]: customFetch,
+      // openid-client refuses http://; allow it only for a local issuer (tests, emulators).
+      ...(issuer.protocol === 'http:' && isLoopback(issuer) ? { execute: [client.allowInsecureRequests] } : {}),
+      timeout: 30,
+    });
+  } catch (err) {
+    throw describe(err, `cannot use the identity provider ${opts.issuer}`);
+  }
+}
+
+/** openid-client's errors → one line. OAuth error codes are kept ("access_denied", …). */
+export function oauthError(err: unknown): string | undefined {
+  const e = err as { error?: unknown };
+  return typeof e?.error === 'string' ? e.error : undefined;
+}
+
+function describe(err: unknown, doing: string): AnkraError {
+  if (err instanceof AnkraError) return err;
+  const e = err as { error?: string; error_description?: string; message?: string; cause?: { code?: string; message?: string } };
+  const why = e.error_description ?? e.error ?? e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
+  const tls = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(`${e.cause?.code ?? ''} ${why}`);
+  return new AnkraError(`${doing}: ${oneLine(String(why))}`, Exit.FAILURE, {
+    hint: tls ? 'if it uses a private CA, pass --ca-file PATH' : 'check the issuer URL and your network (--debug shows each request)',
+    cause: err,
+  });
+}
+
+function toResult(t: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers, now = Date.now()): TokenResult {
+  const expiresIn = t.expiresIn() ?? 300;
+  const claims = t.claims();
+  return {
+    access_token: t.access_token,
+    ...(t.refresh_token ? { refresh_token: t.refresh_token } : {}),
+    expires_at: new Date(now + expiresIn * 1000).toISOString(),
+    ...(claims
+      ? {
+          claims: {
+            sub: claims.sub,
+            ...(typeof claims.email === 'string' ? { email: claims.email } : {}),
+            ...(typeof claims.name === 'string' ? { name: claims.name } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+export async function refreshTokens(opts: OidcClientOptions, refreshToken: string): Promise<TokenResult> {
+  const config = await configure(opts);
+  try {
+    return toResult(await client.refreshTokenGrant(config, refreshToken));
+  } catch (err) {
+    const code = oauthError(err);
+    if (code === 'invalid_grant' || code === 'invalid_client' || code === 'unauthorized_client') {
+      throw new SessionRejected(code);
+    }
+    throw describe(err, 'cannot refresh your session');
+  }
+}
+
+/** Revoke at the provider if it advertises revocation. false: it does not. */
+export async function revokeToken(opts: OidcClientOptions, token: string, hint: 'refresh_token' | 'access_token'): Promise<boolean> {
+  const config = await configure(opts);
+  if (!config.serverMetadata().revocation_endpoint) return false;
+  try {
+    await client.tokenRevocation(config, token, { token_type_hint: hint });
+    return true;
+  } catch (err) {
+    throw describe(err, 'cannot revoke the session at the identity provider');
+  }
+}
+
+export interface DeviceLogin {
+  userCode: string;
+  verificationUri: string;
+  verificationUriComplete: string | undefined;
+  expiresInS: number;
+  /** Poll until approved, denied or expired; abort with the signal (Ctrl-C). */
+  wait(signal: AbortSignal): Promise<TokenResult>;
+}
+
+export async function startDeviceLogin(opts: OidcClientOptions, scopes: string[]): Promise<DeviceLogin> {
+  const config = await configure(opts);
+  let response: client.DeviceAuthorizationResponse;
+  try {
+    response = await client.initiateDeviceAuthorization(config, { scope: scopes.join(' ') });
+  } catch (err) {
+    throw describe(err, 'cannot start the device login');
+  }
+  return {
+    userCode: response.user_code,
+    verificationUri: response.verification_uri,
+    verificationUriComplete: response.verification_uri_complete,
+    expiresInS: response.expires_in,
+    async wait(signal) {
+      try {
+        return toResult(await client.pollDeviceAuthorizationGrant(config, response, undefined, { signal }));
+      } catch (err) {
+        if (signal.aborted) throw err;
+        switch (oauthError(err)) {
+          case 'access_denied':
+            throw new AuthError('login denied: the request was not approved', { hint: 'run `ankra login` again and approve it' });
+          case 'expired_token':
+            throw new AuthError('login expired: the code was not approved in time', { hint: 'run `ankra login` again' });
+          default:
+            throw describe(err, 'login failed');
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * Which server, organisation and credential a command uses, decided without touching the
+ * keychain, so the exec plugin's fast path can key its cache on it. Node built-ins only.
+ *
+ * Base URL: --base-url > ANKRA_BASE_URL > the server of the last `ankra login` > the Go
+ * CLI's ~/.ankra.yaml > https://platform.ankra.app.
+ * Credential (as in Ankra's Go CLI): --token > a saved login > ANKRA_API_TOKEN > the Go
+ * CLI's ~/.ankra.yaml token.
+ */
+import { createHash } from 'node:crypto';
+import { DEFAULT_BASE_URL, normalizeBaseUrl, type Paths } from '../core/paths';
+import { readConfig, sessionMeta, type ConfigFile, type SessionMeta } from '../core/config';
+import { readGoCliLogin, type GoCliLogin } from './gocli';
+import { UsageError } from '../errors';
+
+export interface GlobalFlags {
+  baseUrl?: string;
+  org?: string;
+  token?: string;
+  caFile?: string;
+}
+
+export type BaseUrlOrigin = 'flag' | 'env' | 'login' | 'gocli' | 'default';
+
+export interface Target {
+  baseUrl: string;
+  baseUrlFrom: BaseUrlOrigin;
+  /** As given (a name or an id), or from the settings; undefined means the server's default. */
+  org: string | undefined;
+  profile: string;
+}
+
+export type SourceKind = 'flag' | 'session' | 'env' | 'gocli';
+
+export interface CredentialSource {
+  kind: SourceKind;
+  /** Stable and secret-free: what the token cache key uses for "who". */
+  identity: string;
+  /** For flag, env and gocli sources, the API token itself. */
+  token?: string;
+  session?: SessionMeta;
+  /** For humans: "API token from ANKRA_API_TOKEN". */
+  label: string;
+}
+
+export interface Resolved {
+  target: Target;
+  source: CredentialSource | undefined;
+  /** An ANKRA_API_TOKEN that lost to a stronger credential (worth a note on stderr). */
+  envTokenIgnored: boolean;
+  config: ConfigFile;
+}
+
+const fingerprint = (secret: string) => createHash('sha256').update(secret).digest('hex').slice(0, 24);
+
+export function parseBaseUrl(raw: string, from: string): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new UsageError(`invalid base URL ${JSON.stringify(raw)} (from ${from}): expected an https:// URL`, {
+      hint: 'pass e.g. --base-url https://platform.ankra.app',
+    });
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') {
+    throw new UsageError(`invalid base URL ${JSON.stringify(raw)} (from ${from}): expected an https:// URL`, {
+      hint: 'pass e.g. --base-url https://platform.ankra.app',
+    });
+  }
+  return normalizeBaseUrl(raw);
+}
+
+export function resolve(flags: GlobalFlags, env: NodeJS.ProcessEnv, paths: Paths): Resolved {
+  const config = readConfig(paths.configDir);
+  let gocli: GoCliLogin | undefined | null = null; // null: not read yet
+  const goCli = () => (gocli === null ? (gocli = readGoCliLogin(paths.goCliConfig)) : gocli);
+
+  let baseUrl: string;
+  let baseUrlFrom: BaseUrlOrigin;
+  if (flags.baseUrl) [baseUrl, baseUrlFrom] = [parseBaseUrl(flags.baseUrl, '--base-url'), 'flag'];
+  else if (env.ANKRA_BASE_URL) [baseUrl, baseUrlFrom] = [parseBaseUrl(env.ANKRA_BASE_URL, 'ANKRA_BASE_URL'), 'env'];
+  else if (config.current_base_url) [baseUrl, baseUrlFrom] = [parseBaseUrl(config.current_base_url, 'ankra settings'), 'login'];
+  else if (goCli()?.baseUrl) [baseUrl, baseUrlFrom] = [parseBaseUrl(goCli()?.baseUrl ?? '', '~/.ankra.yaml'), 'gocli'];
+  else [baseUrl, baseUrlFrom] = [DEFAULT_BASE_URL, 'default'];
+
+  const profile = env.ANKRA_PROFILE || 'default';
+  const org = flags.org || env.ANKRA_ORG || config.servers[baseUrl]?.org?.id || undefined;
+  const target: Target = { baseUrl, baseUrlFrom, org, profile };
+
+  const envToken = env.ANKRA_API_TOKEN || undefined;
+  const meta = sessionMeta(config, baseUrl, profile);
+  let source: CredentialSource | undefined;
+  if (flags.token) {
+    source = { kind: 'flag', identity: `token:${fingerprint(flags.token)}`, token: flags.token, label: 'API token from --token' };
+  } else if (meta) {
+    source = {
+      kind: 'session',
+      identity: `session:${meta.id}`,
+      session: meta,
+      label: meta.kind === 'oidc' ? 'OIDC session (ankra login)' : 'API token (ankra login --with-token)',
+    };
+  } else if (envToken) {
+    source = { kind: 'env', identity: `token:${fingerprint(envToken)}`, token: envToken, label: 'API token from ANKRA_API_TOKEN' };
+  } else {
+    const t = goCli()?.token;
+    if (t) source = { kind: 'gocli', identity: `token:${fingerprint(t)}`, token: t, label: "API token from the Go CLI's ~/.ankra.yaml" };
+  }
+  const envTokenIgnored = envToken !== undefined && source !== undefined && source.kind !== 'env';
+  return { target, source, envTokenIgnored, config };
+}

@@ -1,0 +1,103 @@
+/**
+ * The exec credential plugin's slow path (a cache miss): take the per-key lock, look again
+ * (another kubectl may have minted meanwhile), make exactly one `POST k8s-token` (no
+ * organisation or cluster lookup when ids are given), cache it atomically and print the
+ * ExecCredential. Every failure is one line on stderr naming the cause and the next
+ * command; stdout stays empty.
+ */
+import type { AnkraApi } from '../api/ankra';
+import { looksLikeId, type Grant } from '../api/types';
+import { cacheKey, isFresh, lockFile, readCached, writeCached, type CachedToken } from '../cache/token-cache';
+import { Context } from '../context';
+import { withLock } from '../core/lock';
+import { Exit, UsageError, exitCodeOf, messageOf } from '../errors';
+import { execApiVersion, execCredential, parseKubeTokenArgs, type KubeTokenArgs } from '../fastpath/kube-token';
+import { writeStderr, writeStdout } from '../ui/stdio';
+
+export async function mintForExec(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const args = parseKubeTokenArgs(argv);
+  if (!args) {
+    // Flags only commander can explain (or --help): the full CLI answers.
+    const { main } = await import('../cli');
+    return main(argv, env);
+  }
+  return mintWithArgs(args, env);
+}
+
+export async function mintWithArgs(args: KubeTokenArgs, env: NodeJS.ProcessEnv): Promise<number> {
+  const ctx = new Context(
+    { baseUrl: args.baseUrl, org: args.org, token: args.token, caFile: args.caFile, output: 'json', debug: args.debug, color: false },
+    env,
+  );
+  try {
+    if (!args.cluster) throw new UsageError('--cluster is required', { hint: 'this command is run by kubectl; see `ankra cluster kubeconfig add`' });
+    return await mint(ctx, args.cluster, env);
+  } catch (err) {
+    writeStderr(`ankra: ${messageOf(err)}\n`);
+    if (args.debug && err instanceof Error && err.stack) writeStderr(`${err.stack}\n`);
+    return exitCodeOf(err) || Exit.FAILURE;
+  } finally {
+    await ctx.close();
+  }
+}
+
+async function mint(ctx: Context, cluster: string, env: NodeJS.ProcessEnv): Promise<number> {
+  const creds = ctx.requireCredentials();
+  const { target } = ctx;
+  const key = cacheKey({ baseUrl: target.baseUrl, org: target.org, cluster, identity: creds.source.identity });
+  const dir = ctx.paths.tokenDir;
+  const apiVersion = execApiVersion(env);
+
+  return withLock(lockFile(dir, key), { what: 'the token cache', timeoutMs: 60_000, staleMs: 60_000 }, async () => {
+    const again = readCached(dir, key);
+    if (again && isFresh(again, Date.now())) {
+      ctx.debug('token cache filled by another process while waiting');
+      writeStdout(execCredential(again.token, again.expires_at, apiVersion));
+      return 0;
+    }
+    const clusterId = looksLikeId(cluster) ? cluster : (await ctx.cluster(cluster)).id;
+    const api = await ctx.api();
+    const issued = new Date().toISOString();
+    const [minted, grant] = await Promise.all([api.mintToken(clusterId, { cluster }), ownGrant(api, clusterId, creds.email())]);
+    const problem = grant ? grantProblem(grant, cluster) : undefined;
+    if (problem) writeStderr(`ankra: ${problem}\n`);
+    else {
+      const entry: CachedToken = { v: 1, token: minted.token, expires_at: minted.expires_at, issued_at: issued, base_url: target.baseUrl };
+      try {
+        writeCached(dir, key, entry);
+      } catch (err) {
+        ctx.debug(`cannot write the token cache: ${messageOf(err)}`);
+      }
+    }
+    writeStdout(execCredential(minted.token, minted.expires_at, apiVersion));
+    return 0;
+  });
+}
+
+/**
+ * The caller's own grant, to explain a Forbidden before kubectl shows it. Needs the
+ * caller's email (known for OIDC logins); any failure just means "unknown".
+ */
+async function ownGrant(api: AnkraApi, clusterId: string, email: string | undefined): Promise<Grant | undefined> {
+  if (!email) return undefined;
+  try {
+    const mine = (await api.grants(clusterId)).filter((g) => g.user_email?.toLowerCase() === email.toLowerCase());
+    return mine.find((g) => g.reconcile_status === 'applied') ?? mine[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why kubectl is about to fail although a token was minted; undefined when the grant is live. */
+function grantProblem(g: Grant, cluster: string): string | undefined {
+  switch (g.reconcile_status) {
+    case 'pending':
+      return `your access to cluster ${cluster} is still pending (Ankra has not applied the grant yet), so kubectl answers Forbidden for now; check with \`ankra cluster access list --cluster ${cluster}\``;
+    case 'failed':
+      return `your grant on cluster ${cluster} failed to apply (${g.reconcile_error ?? 'no reason given'}), so kubectl answers Forbidden; ask an organisation admin to revoke and grant it again`;
+    case 'cluster_offline':
+      return `cluster ${cluster} is offline (not connected to Ankra); your grant applies when it reconnects, until then kubectl fails`;
+    default:
+      return undefined;
+  }
+}

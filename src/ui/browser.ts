@@ -1,0 +1,29 @@
+/**
+ * Opening a URL in the user's browser: a process edge, kept here. Only when there is a
+ * display to show it on; failures are silent (the URL is printed anyway).
+ */
+import { spawn } from 'node:child_process';
+
+export function canOpenBrowser(env: NodeJS.ProcessEnv): boolean {
+  if (env.BROWSER === 'none' || env.CI) return false;
+  if (process.platform === 'darwin' || process.platform === 'win32') return true;
+  return Boolean(env.DISPLAY || env.WAYLAND_DISPLAY || env.BROWSER);
+}
+
+export function openBrowser(url: string, env: NodeJS.ProcessEnv): void {
+  const [cmd, args] =
+    env.BROWSER && env.BROWSER !== 'none'
+      ? [env.BROWSER, [url]]
+      : process.platform === 'darwin'
+        ? ['open', [url]]
+        : process.platform === 'win32'
+          ? ['cmd', ['/c', 'start', '""', url]]
+          : ['xdg-open', [url]];
+  try {
+    const child = spawn(cmd, args, { stdio: 'ignore', detached: true, env });
+    child.on('error', () => undefined);
+    child.unref();
+  } catch {
+    // no browser: the printed URL is enough
+  }
+}

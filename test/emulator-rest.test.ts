@@ -1,0 +1,668 @@
+/**
+ * The emulator's REST API against api-contract.md: every endpoint's happy path and each
+ * documented error, organisation scoping, pagination, the reconcile loop, token minting
+ * and invalidation, faults, the clock, the request log, and the Kubernetes gate in front
+ * of the facade. In process, over real HTTPS.
+ */
+import { connect } from 'node:tls';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { DETAIL, kubeServerPath } from '../src/api/types';
+import type { ClusterPage, Grant, K8sToken, Organisation } from '../src/api/types';
+import { EMAIL, IDS, startEmulator } from './helpers/emulator';
+import type { ApiResponse, InProcessEmulator } from './helpers/emulator';
+
+const { staging, prodEu, sandbox, globexStaging } = IDS.clusters;
+const access = (cluster: string, rest = '') => `/api/v1/clusters/${cluster}/access${rest}`;
+const mintPath = (cluster: string) => `/api/v1/clusters/${cluster}/k8s-token`;
+
+interface GrantBody {
+  user_email: unknown;
+  scope?: unknown;
+  namespace?: unknown;
+  role?: unknown;
+}
+
+/** Small verbs over one emulator, so each test reads as the scenario it checks. */
+function client(emu: InProcessEmulator) {
+  const token = (email: string): string => {
+    const t = emu.tokens[email];
+    if (!t) throw new Error(`no token for ${email}`);
+    return t;
+  };
+  const grant = (cluster: string, body: GrantBody, as: string = EMAIL.admin) =>
+    emu.api<{ grant: Grant; detail?: unknown }>('POST', access(cluster, '/grants'), { token: token(as), body });
+  const grants = async (cluster: string, as: string = EMAIL.admin): Promise<Grant[]> =>
+    (await emu.api<{ result: Grant[] }>('GET', access(cluster, '/grants'), { token: token(as) })).body.result;
+  const mint = (cluster: string, as: string) => emu.api<K8sToken>('POST', mintPath(cluster), { token: token(as) });
+  const kube = (cluster: string, k8sToken: string | undefined, path = '/version') =>
+    emu.api<{ kind?: string; code?: number; reason?: string }>('GET', `${kubeServerPath(cluster)}${path}`, {
+      ...(k8sToken !== undefined && { token: k8sToken }),
+    });
+  /** Polls the grant list until the grant reaches `status`. */
+  const waitFor = async (cluster: string, id: string, status: Grant['reconcile_status']): Promise<Grant> => {
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const g = (await grants(cluster)).find((x) => x.id === id);
+      if (g?.reconcile_status === status) return g;
+      if (Date.now() > deadline) throw new Error(`grant ${id} is ${g?.reconcile_status}, not ${status}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  return { token, grant, grants, mint, kube, waitFor };
+}
+
+function expectDetail(res: ApiResponse, status: number, detail: string): void {
+  expect({ status: res.status, body: res.body }).toEqual({ status, body: { detail } });
+}
+
+function expectInvalid(res: ApiResponse, loc: (string | number)[]): void {
+  expect(res.status).toBe(422);
+  const detail = (res.body as { detail: { loc: unknown[]; msg: string; type: string }[] }).detail;
+  expect(detail.map((d) => d.loc)).toContainEqual(loc);
+  for (const d of detail) expect(typeof d.msg === 'string' && typeof d.type === 'string').toBe(true);
+}
+
+describe('read-only endpoints', () => {
+  let emu: InProcessEmulator;
+  let c: ReturnType<typeof client>;
+  beforeAll(async () => {
+    emu = await startEmulator();
+    c = client(emu);
+  });
+  afterAll(() => emu.stop());
+
+  it('advertises the OIDC issuer without authentication', async () => {
+    const res = await emu.api<{ issuer: string; client_id: string; scopes: string[] }>('GET', '/api/v1/cli/oidc');
+    expect(res.status).toBe(200);
+    expect(res.body.issuer).toBe(emu.issuer);
+    expect(res.body.issuer).toBe(`${emu.baseUrl}/oidc`);
+    expect(res.body.client_id).toBe('ankra-cli');
+    expect(res.body.scopes).toContain('openid');
+  });
+
+  it('answers 401 for a missing, unknown or malformed bearer token', async () => {
+    for (const opts of [{}, { token: 'ankra_pat_nope' }, { headers: { authorization: 'Basic Zm9vOmJhcg==' } }]) {
+      const res = await emu.api('GET', '/api/v1/org/organisation', opts);
+      expectDetail(res, 401, DETAIL.invalidToken);
+      expect(res.headers['www-authenticate']).toBe('Bearer');
+    }
+  });
+
+  it('lists the caller’s organisations, current one marked, invitations included', async () => {
+    const bob = await emu.api<Organisation[]>('GET', '/api/v1/org/organisation', { token: c.token(EMAIL.bob) });
+    expect(bob.status).toBe(200);
+    expect(bob.body).toEqual([
+      { organisation_id: IDS.orgs.acme, name: 'Acme', slug: 'acme', user_current: true, status: 'active', role: 'member' },
+      { organisation_id: IDS.orgs.globex, name: 'Globex', slug: 'globex', user_current: false, status: 'active', role: 'member' },
+    ]);
+    const carol = await emu.api<Organisation[]>('GET', '/api/v1/org/organisation', { token: c.token(EMAIL.carol) });
+    expect(carol.body).toEqual([expect.objectContaining({ slug: 'acme', status: 'invited' })]);
+  });
+
+  it('scopes clusters to the current organisation or the one named by X-Ankra-Organisation-Id', async () => {
+    const names = (r: ApiResponse<ClusterPage>) => r.body.result.map((x) => `${x.organisation_id === IDS.orgs.acme ? 'acme' : 'globex'}/${x.name}`);
+    const acme = await emu.api<ClusterPage>('GET', '/api/v1/clusters', { token: c.token(EMAIL.bob) });
+    expect(names(acme)).toEqual(['acme/staging', 'acme/prod-eu', 'acme/sandbox-1']);
+    const globex = await emu.api<ClusterPage>('GET', '/api/v1/clusters', { token: c.token(EMAIL.bob), org: IDS.orgs.globex });
+    expect(names(globex)).toEqual(['globex/staging']);
+    expect(globex.body.result[0]).toMatchObject({ id: globexStaging, state: 'online', kind: 'imported', kube_version: 'v1.32.1' });
+
+    for (const org of [IDS.orgs.globex, 'not-an-org', '00000000-0000-4000-8000-000000000000']) {
+      expectDetail(await emu.api('GET', '/api/v1/clusters', { token: c.token(EMAIL.alice), org }), 403, DETAIL.notMember);
+    }
+    // Invited is not a member yet.
+    expectDetail(await emu.api('GET', '/api/v1/clusters', { token: c.token(EMAIL.carol) }), 403, DETAIL.notMember);
+  });
+
+  it('paginates clusters and finds one by exact name', async () => {
+    const page = (q: string) => emu.api<ClusterPage>('GET', `/api/v1/clusters?${q}`, { token: c.token(EMAIL.admin) });
+    const p1 = await page('page=1&page_size=2');
+    const p2 = await page('page=2&page_size=2');
+    const p3 = await page('page=3&page_size=2');
+    expect(p1.body.result.map((x) => x.name)).toEqual(['staging', 'prod-eu']);
+    expect(p2.body.result.map((x) => x.name)).toEqual(['sandbox-1']);
+    expect(p3.body.result).toEqual([]);
+    expect(p1.body.pagination).toEqual({ total_count: 3, total_pages: 2, page: 1, page_size: 2 });
+    expect((await page('')).body.pagination).toEqual({ total_count: 3, total_pages: 1, page: 1, page_size: 25 });
+
+    expect((await page('cluster_name=staging')).body.result.map((x) => x.id)).toEqual([staging]);
+    expect((await page('cluster_name=stag')).body).toEqual({
+      result: [],
+      pagination: { total_count: 0, total_pages: 0, page: 1, page_size: 25 },
+    });
+  });
+
+  it('rejects bad page parameters FastAPI-style', async () => {
+    const page = (q: string) => emu.api('GET', `/api/v1/clusters?${q}`, { token: c.token(EMAIL.admin) });
+    expectInvalid(await page('page=0'), ['query', 'page']);
+    expectInvalid(await page('page=abc'), ['query', 'page']);
+    expectInvalid(await page('page_size=0'), ['query', 'page_size']);
+    expectInvalid(await page('page_size=101'), ['query', 'page_size']);
+    expectInvalid(await page('page_size=1.5'), ['query', 'page_size']);
+    expect((await page('page_size=100')).status).toBe(200);
+  });
+
+  it('reports capabilities, even for sandboxes', async () => {
+    const caps = async (cluster: string, as: string) =>
+      (await emu.api('GET', access(cluster, '/capabilities'), { token: c.token(as) })).body;
+    expect(await caps(staging, EMAIL.admin)).toEqual({ enabled: true, can_manage: true, has_access: false });
+    expect(await caps(staging, EMAIL.alice)).toEqual({ enabled: true, can_manage: false, has_access: false });
+    expect(await caps(sandbox, EMAIL.admin)).toEqual({ enabled: false, can_manage: true, has_access: false });
+    expectDetail(await emu.api('GET', access(globexStaging, '/capabilities'), { token: c.token(EMAIL.admin) }), 404, DETAIL.clusterNotFound);
+  });
+
+  it('lists members for admins only', async () => {
+    const res = await emu.api<{ result: unknown[] }>('GET', access(staging, '/members'), { token: c.token(EMAIL.admin) });
+    expect(res.status).toBe(200);
+    expect(res.body.result).toContainEqual({ user_id: IDS.users.alice, email: EMAIL.alice, name: 'Alice Anders', role: 'member', status: 'active' });
+    expect(res.body.result).toContainEqual(expect.objectContaining({ email: EMAIL.carol, status: 'invited' }));
+    expect(res.body.result).not.toContainEqual(expect.objectContaining({ email: EMAIL.globexAdmin }));
+
+    const denied = await emu.api('GET', access(staging, '/members'), { token: c.token(EMAIL.alice) });
+    expect(denied.status).toBe(403);
+    expect(denied.body).toEqual({ detail: DETAIL.permissionDenied, permission: 'cluster_access:manage' });
+  });
+
+  it('answers 404 for unknown paths and 405 for wrong methods, as JSON', async () => {
+    expectDetail(await emu.api('GET', '/nope'), 404, 'Not Found');
+    expectDetail(await emu.api('GET', '/api/v1/nope', { token: c.token(EMAIL.admin) }), 404, 'Not Found');
+    expectDetail(await emu.api('PUT', access(staging, '/grants'), { token: c.token(EMAIL.admin) }), 405, 'Method Not Allowed');
+  });
+});
+
+describe('cluster errors on access, token and kubeconfig endpoints', () => {
+  let emu: InProcessEmulator;
+  let c: ReturnType<typeof client>;
+  beforeAll(async () => {
+    emu = await startEmulator();
+    c = client(emu);
+  });
+  afterAll(() => emu.stop());
+
+  const endpoints: [string, (cluster: string) => string][] = [
+    ['GET', (id) => access(id, '/members')],
+    ['GET', (id) => access(id, '/grants')],
+    ['POST', (id) => access(id, '/grants')],
+    ['DELETE', (id) => access(id, '/grants/3f0e0c1e-0000-4000-8000-000000000000')],
+    ['POST', (id) => access(id, '/revoke-all')],
+    ['POST', (id) => mintPath(id)],
+    ['POST', (id) => `/api/v1/clusters/${id}/kubeconfig`],
+  ];
+
+  it.each(endpoints)('%s %s', async (method, path) => {
+    const as = { token: c.token(EMAIL.admin), body: { user_email: EMAIL.alice, scope: 'cluster', role: 'view' } };
+    expectDetail(await emu.api(method, path('c0ffee00-0000-4000-8000-000000000000'), as), 404, DETAIL.clusterNotFound);
+    expectDetail(await emu.api(method, path('not-a-uuid'), as), 404, DETAIL.clusterNotFound);
+    expectDetail(await emu.api(method, path('%E0%A4%A'), as), 404, DETAIL.clusterNotFound);
+    // Another organisation's cluster looks exactly like a missing one.
+    expectDetail(await emu.api(method, path(globexStaging), as), 404, DETAIL.clusterNotFound);
+    expectDetail(await emu.api(method, path(sandbox), as), 409, DETAIL.sandbox);
+
+    await emu.hook('POST', 'gateway', { enabled: false });
+    try {
+      expectDetail(await emu.api(method, path(staging), as), 404, DETAIL.gatewayDisabled);
+      expectDetail(await emu.api(method, path(globexStaging), as), 404, DETAIL.clusterNotFound);
+    } finally {
+      await emu.hook('POST', 'gateway', { enabled: true });
+    }
+  });
+
+  it('capabilities still answer with the gateway off', async () => {
+    await emu.hook('POST', 'gateway', { enabled: false });
+    const res = await emu.api('GET', access(staging, '/capabilities'), { token: c.token(EMAIL.admin) });
+    await emu.hook('POST', 'gateway', { enabled: true });
+    expect(res.body).toEqual({ enabled: false, can_manage: true, has_access: false });
+  });
+
+  it('--gateway-disabled starts with the gateway off', async () => {
+    const off = await startEmulator({ gatewayDisabled: true });
+    try {
+      expectDetail(await off.api('GET', access(staging, '/grants'), { token: client(off).token(EMAIL.admin) }), 404, DETAIL.gatewayDisabled);
+    } finally {
+      await off.stop();
+    }
+  });
+});
+
+describe('grants', () => {
+  let emu: InProcessEmulator;
+  let c: ReturnType<typeof client>;
+  beforeEach(async () => {
+    emu = await startEmulator();
+    c = client(emu);
+  });
+  afterEach(() => emu.stop());
+
+  it('creates a pending grant that becomes applied', async () => {
+    const res = await c.grant(staging, { user_email: EMAIL.alice, scope: 'cluster', role: 'view' });
+    expect(res.status).toBe(201);
+    expect(res.body.grant).toMatchObject({
+      organisation_id: IDS.orgs.acme,
+      cluster_id: staging,
+      ankra_user_id: IDS.users.alice,
+      user_email: EMAIL.alice,
+      scope: 'cluster',
+      namespace: null,
+      role: 'view',
+      reconcile_status: 'pending',
+      reconcile_error: null,
+      reconciled_at: null,
+    });
+    expect(Date.parse(res.body.grant.created_at)).not.toBeNaN();
+    const applied = await c.waitFor(staging, res.body.grant.id, 'applied');
+    expect(Date.parse(applied.reconciled_at ?? '')).not.toBeNaN();
+  });
+
+  it('matches emails case-insensitively and refuses duplicates of user, scope and namespace', async () => {
+    const first = await c.grant(staging, { user_email: 'Alice@ACME.test', scope: 'namespace', namespace: 'team-a', role: 'edit' });
+    expect(first.status).toBe(201);
+    expect(first.body.grant.user_email).toBe(EMAIL.alice);
+    const dup = await c.grant(staging, { user_email: EMAIL.alice, scope: 'namespace', namespace: 'team-a', role: 'view' });
+    expectDetail(dup, 409, DETAIL.grantExists);
+    // Another namespace, another scope or another cluster is a different grant.
+    expect((await c.grant(staging, { user_email: EMAIL.alice, scope: 'namespace', namespace: 'staging', role: 'view' })).status).toBe(201);
+    expect((await c.grant(staging, { user_email: EMAIL.alice, scope: 'cluster', role: 'view' })).status).toBe(201);
+    expect((await c.grant(prodEu, { user_email: EMAIL.alice, scope: 'namespace', namespace: 'team-a', role: 'edit' })).status).toBe(201);
+  });
+
+  const invalidBodies: [string, GrantBody, (string | number)[]][] = [
+    ['an unknown role', { user_email: EMAIL.alice, scope: 'cluster', role: 'owner' }, ['body', 'role']],
+    ['a missing role', { user_email: EMAIL.alice, scope: 'cluster' }, ['body', 'role']],
+    ['an unknown scope', { user_email: EMAIL.alice, scope: 'global', role: 'view' }, ['body', 'scope']],
+    ['a namespace scope without namespace', { user_email: EMAIL.alice, scope: 'namespace', role: 'view' }, ['body', 'namespace']],
+    ['a cluster scope with a namespace', { user_email: EMAIL.alice, scope: 'cluster', namespace: 'team-a', role: 'view' }, ['body', 'namespace']],
+    ['a namespace that is not a DNS-1123 label', { user_email: EMAIL.alice, scope: 'namespace', namespace: 'Team_A', role: 'view' }, ['body', 'namespace']],
+    ['a namespace ending in a dash', { user_email: EMAIL.alice, scope: 'namespace', namespace: 'team-', role: 'view' }, ['body', 'namespace']],
+    ['a 64-character namespace', { user_email: EMAIL.alice, scope: 'namespace', namespace: 'a'.repeat(64), role: 'view' }, ['body', 'namespace']],
+    ['cluster-admin at namespace scope', { user_email: EMAIL.alice, scope: 'namespace', namespace: 'team-a', role: 'cluster-admin' }, ['body', 'role']],
+    ['a malformed email', { user_email: 'alice', scope: 'cluster', role: 'view' }, ['body', 'user_email']],
+    ['a non-string email', { user_email: 42, scope: 'cluster', role: 'view' }, ['body', 'user_email']],
+    ['someone outside the organisation', { user_email: EMAIL.globexAdmin, scope: 'cluster', role: 'view' }, ['body', 'user_email']],
+    ['an unknown person', { user_email: 'nobody@acme.test', scope: 'cluster', role: 'view' }, ['body', 'user_email']],
+    ['an invited, not yet active member', { user_email: EMAIL.carol, scope: 'cluster', role: 'view' }, ['body', 'user_email']],
+  ];
+
+  it.each(invalidBodies)('422 for %s', async (_name, body, loc) => {
+    expectInvalid(await c.grant(staging, body), loc);
+    expect(await c.grants(staging)).toEqual([]);
+  });
+
+  it('accepts a 63-character namespace and cluster-admin at cluster scope', async () => {
+    const long = `a${'-'.repeat(61)}z`;
+    expect((await c.grant(staging, { user_email: EMAIL.bob, scope: 'namespace', namespace: long, role: 'admin' })).status).toBe(201);
+    expect((await c.grant(staging, { user_email: EMAIL.bob, scope: 'cluster', role: 'cluster-admin' })).status).toBe(201);
+  });
+
+  it('422 for a malformed or missing JSON body', async () => {
+    const post = (opts: { rawBody?: string; body?: unknown }) =>
+      emu.api('POST', access(staging, '/grants'), { token: c.token(EMAIL.admin), ...opts });
+    expectInvalid(await post({ rawBody: '{"user_email": ' }), ['body', 0]);
+    expectInvalid(await post({ rawBody: '' }), ['body']);
+    expectInvalid(await post({ body: ['not', 'an', 'object'] }), ['body']);
+    expectInvalid(await post({ body: null }), ['body']);
+  });
+
+  it('lets only admins manage grants', async () => {
+    const res = await c.grant(staging, { user_email: EMAIL.bob, scope: 'cluster', role: 'view' }, EMAIL.alice);
+    expect(res.status).toBe(403);
+    expect(res.body).toEqual({ detail: DETAIL.permissionDenied, permission: 'cluster_access:manage' });
+    const { body } = await c.grant(staging, { user_email: EMAIL.bob, scope: 'cluster', role: 'view' });
+    for (const [method, path] of [
+      ['DELETE', access(staging, `/grants/${body.grant.id}`)],
+      ['POST', access(staging, '/revoke-all')],
+    ] as const) {
+      const denied = await emu.api(method, path, { token: c.token(EMAIL.alice) });
+      expect(denied.status).toBe(403);
+      expect(denied.body).toMatchObject({ detail: DETAIL.permissionDenied });
+    }
+  });
+
+  it('shows admins every grant and members only their own', async () => {
+    await c.grant(staging, { user_email: EMAIL.alice, scope: 'cluster', role: 'view' });
+    await c.grant(staging, { user_email: EMAIL.bob, scope: 'namespace', namespace: 'team-a', role: 'edit' });
+    expect((await c.grants(staging)).map((g) => g.user_email)).toEqual([EMAIL.alice, EMAIL.bob]);
+    expect((await c.grants(staging, EMAIL.alice)).map((g) => g.user_email)).toEqual([EMAIL.alice]);
+    expect((await c.grants(staging, EMAIL.bob)).map((g) => g.user_email)).toEqual([EMAIL.bob]);
+    expect(await c.grants(prodEu)).toEqual([]);
+  });
+
+  it('a cluster offline at reconcile time goes cluster_offline, then applies when it returns', async () => {
+    await emu.hook('POST', `clusters/${staging}`, { online: false });
+    const { body } = await c.grant(staging, { user_email: EMAIL.alice, scope: 'cluster', role: 'view' });
+    await c.waitFor(staging, body.grant.id, 'cluster_offline');
+    const listed = await emu.api<ClusterPage>('GET', '/api/v1/clusters?cluster_name=staging', { token: c.token(EMAIL.admin) });
+    expect(listed.body.result[0]?.state).toBe('offline');
+
+    await emu.hook('POST', 'reconcile', { delay_ms: 300 });
+    await emu.hook('POST', `clusters/${staging}`, { online: true });
+    expect((await c.grants(staging))[0]?.reconcile_status).toBe('pending');
+    await c.waitFor(staging, body.grant.id, 'applied');
+  });
+
+  it('an armed failure fails the next reconcile only', async () => {
+    await emu.hook('POST', 'clusters/prod-eu', { fail_next_reconcile: 'admission webhook "rbac.acme" denied the request' });
+    const first = await c.grant(prodEu, { user_email: EMAIL.alice, scope: 'cluster', role: 'view' });
+    const failed = await c.waitFor(prodEu, first.body.grant.id, 'failed');
+    expect(failed.reconcile_error).toBe('admission webhook "rbac.acme" denied the request');
+    const second = await c.grant(prodEu, { user_email: EMAIL.bob, scope: 'cluster', role: 'view' });
+    expect((await c.waitFor(prodEu, second.body.grant.id, 'applied')).reconcile_error).toBeNull();
+  });
+
+  it('a grant for a namespace the cluster lacks fails to reconcile', async () => {
+    const { body } = await c.grant(staging, { user_email: EMAIL.alice, scope: 'namespace', namespace: 'ghost', role: 'view' });
+    expect((await c.waitFor(staging, body.grant.id, 'failed')).reconcile_error).toBe('namespaces "ghost" not found');
+  });
+
+  it('deletes a grant by id, 404 for unknown ones or ones on another cluster', async () => {
+    const { body } = await c.grant(staging, { user_email: EMAIL.alice, scope: 'cluster', role: 'view' });
+    const del = (cluster: string, id: string) => emu.api('DELETE', access(cluster, `/grants/${id}`), { token: c.token(EMAIL.admin) });
+    expectDetail(await del(prodEu, body.grant.id), 404, DETAIL.grantNotFound);
+    expectDetail(await del(staging, 'f00dfeed-0000-4000-8000-000000000000'), 404, DETAIL.grantNotFound);
+    expectDetail(await del(staging, '%zz'), 404, DETAIL.grantNotFound);
+    expect((await del(staging, body.grant.id)).body).toEqual({ deleted: true });
+    expectDetail(await del(staging, body.grant.id), 404, DETAIL.grantNotFound);
+    expect(await c.grants(staging)).toEqual([]);
+  });
+
+  it('the hooks and the cluster list agree on the name clash', async () => {
+    const ambiguous = await emu.api('POST', '/_emulator/clusters/staging', { body: { online: false } });
+    expect(ambiguous.status).toBe(409);
+    const byId = await emu.hook<{ id: string; online: boolean }>('POST', `clusters/${globexStaging}`, { online: false });
+    expect(byId).toMatchObject({ id: globexStaging, online: false });
+  });
+});
+
+describe('Kubernetes tokens', () => {
+  let emu: InProcessEmulator;
+  let c: ReturnType<typeof client>;
+  beforeEach(async () => {
+    emu = await startEmulator();
+    c = client(emu);
+  });
+  afterEach(() => emu.stop());
+
+  it('refuses a token without a grant, mints one with any grant', async () => {
+    expectDetail(await c.mint(staging, EMAIL.alice), 403, DETAIL.noAccess);
+    // The admin is no exception: admins grant themselves too.
+    expectDetail(await c.mint(staging, EMAIL.admin), 403, DETAIL.noAccess);
+
+    await c.grant(staging, { user_email: EMAIL.alice, scope: 'cluster', role: 'view' });
+    const before = emu.state.clock.now();
+    const res = await c.mint(staging, EMAIL.alice);
+    expect(res.status).toBe(201);
+    expect(res.body.server).toBe(`${emu.baseUrl}/api/v1/clusters/${staging}/k8s`);
+    expect(res.body.token).toMatch(/^\S{20,}$/);
+    expect(res.body.expires_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    const ttl = (Date.parse(res.body.expires_at) - before) / 1000;
+    expect(ttl).toBeGreaterThan(898);
+    expect(ttl).toBeLessThanOrEqual(901);
+    // Bound to its cluster and user.
+    expect((await c.kube(staging, res.body.token)).status).not.toBe(401);
+    expect((await c.kube(prodEu, res.body.token)).status).toBe(401);
+  });
+
+  it('rate limits minting per user with Retry-After, on the emulator clock', async () => {
+    await emu.hook('POST', 'rate-limit', { k8s_token_per_minute: 2 });
+    await c.grant(staging, { user_email: EMAIL.alice, scope: 'cluster', role: 'view' });
+    await c.grant(staging, { user_email: EMAIL.bob, scope: 'cluster', role: 'view' });
+    expect((await c.mint(staging, EMAIL.alice)).status).toBe(201);
+    expect((await c.mint(staging, EMAIL.alice)).status).toBe(201);
+    const limited = await c.mint(staging, EMAIL.alice);
+    expectDetail(limited, 429, DETAIL.rateLimited);
+    const retryAfter = Number(limited.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    // Another user has their own budget; the kubeconfig endpoint mints too.
+    expect((await c.mint(staging, EMAIL.bob)).status).toBe(201);
+    expect((await emu.api('POST', `/api/v1/clusters/${staging}/kubeconfig`, { token: c.token(EMAIL.alice) })).status).toBe(429);
+
+    await emu.hook('POST', 'clock', { advance_s: retryAfter });
+    expect((await c.mint(staging, EMAIL.alice)).status).toBe(201);
+  });
+
+  it('tokens expire on the emulator clock', async () => {
+    await emu.hook('POST', 'ttl', { k8s_token_s: 60 });
+    await c.grant(staging, { user_email: EMAIL.alice, scope: 'cluster', role: 'view' });
+    const { body } = await c.mint(staging, EMAIL.alice);
+    expect(Date.parse(body.expires_at) - emu.state.clock.now()).toBeLessThanOrEqual(60_000);
+    expect((await c.kube(staging, body.token)).status).not.toBe(401);
+    const clock = await emu.hook<{ offset_s: number; now: string }>('POST', 'clock', { advance_s: 61 });
+    expect(clock.offset_s).toBe(61);
+    const expired = await c.kube(staging, body.token);
+    expect(expired.status).toBe(401);
+    expect(expired.body).toMatchObject({ kind: 'Status', code: 401, reason: 'Unauthorized' });
+  });
+
+  it('deleting a grant invalidates that user’s tokens for the cluster only', async () => {
+    const alice = await c.grant(staging, { user_email: EMAIL.alice, scope: 'cluster', role: 'view' });
+    await c.grant(prodEu, { user_email: EMAIL.alice, scope: 'cluster', role: 'view' });
+    await c.grant(staging, { user_email: EMAIL.bob, scope: 'cluster', role: 'view' });
+    const aliceStaging = (await c.mint(staging, EMAIL.alice)).body.token;
+    const aliceProd = (await c.mint(prodEu, EMAIL.alice)).body.token;
+    const bobStaging = (await c.mint(staging, EMAIL.bob)).body.token;
+
+    await emu.api('DELETE', access(staging, `/grants/${alice.body.grant.id}`), { token: c.token(EMAIL.admin) });
+    expect((await c.kube(staging, aliceStaging)).body).toMatchObject({ kind: 'Status', code: 401 });
+    expect((await c.kube(prodEu, aliceProd)).status).not.toBe(401);
+    expect((await c.kube(staging, bobStaging)).status).not.toBe(401);
+    expectDetail(await c.mint(staging, EMAIL.alice), 403, DETAIL.noAccess);
+  });
+
+  it('revoke-all deletes every grant and invalidates every token of the cluster', async () => {
+    await c.grant(staging, { user_email: EMAIL.alice, scope: 'cluster', role: 'view' });
+    await c.grant(staging, { user_email: EMAIL.bob, scope: 'namespace', namespace: 'team-a', role: 'edit' });
+    await c.grant(prodEu, { user_email: EMAIL.bob, scope: 'cluster', role: 'view' });
+    const tokens = [(await c.mint(staging, EMAIL.alice)).body.token, (await c.mint(staging, EMAIL.bob)).body.token];
+    const prodToken = (await c.mint(prodEu, EMAIL.bob)).body.token;
+
+    const res = await emu.api('POST', access(staging, '/revoke-all'), { token: c.token(EMAIL.admin) });
+    expect(res.body).toEqual({ revoked: 2 });
+    for (const t of tokens) expect((await c.kube(staging, t)).status).toBe(401);
+    expect((await c.kube(prodEu, prodToken)).status).not.toBe(401);
+    expect(await c.grants(staging)).toEqual([]);
+    const state = await emu.hook<{ live_k8s_tokens: { total: number } }>('GET', 'state');
+    expect(state.live_k8s_tokens.total).toBe(1);
+  });
+
+  it('writes a kubeconfig with the server, the CA and a fresh token', async () => {
+    await c.grant(staging, { user_email: EMAIL.alice, scope: 'cluster', role: 'view' });
+    const res = await emu.api<string>('POST', `/api/v1/clusters/${staging}/kubeconfig`, { token: c.token(EMAIL.alice) });
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('application/yaml');
+    const config = parseYaml(res.text) as {
+      clusters: { name: string; cluster: { server: string; 'certificate-authority-data': string } }[];
+      users: { name: string; user: { token: string } }[];
+      contexts: { name: string; context: { cluster: string; user: string } }[];
+      'current-context': string;
+    };
+    expect(config.clusters[0]?.name).toBe('ankra-staging');
+    expect(config.clusters[0]?.cluster.server).toBe(`${emu.baseUrl}${kubeServerPath(staging)}`);
+    expect(Buffer.from(config.clusters[0]?.cluster['certificate-authority-data'] ?? '', 'base64').toString()).toBe(emu.caPem);
+    expect(config.contexts[0]).toEqual({ name: 'ankra-staging', context: { cluster: 'ankra-staging', user: 'ankra-staging' } });
+    expect(config['current-context']).toBe('ankra-staging');
+    expect((await c.kube(staging, config.users[0]?.user.token)).status).not.toBe(401);
+  });
+
+  it('the Kubernetes gate answers with Status bodies: 401, 503 offline, 404 gateway off', async () => {
+    await c.grant(staging, { user_email: EMAIL.alice, scope: 'cluster', role: 'view' });
+    const { body } = await c.mint(staging, EMAIL.alice);
+    expect((await c.kube(staging, undefined)).body).toMatchObject({ kind: 'Status', code: 401 });
+    expect((await c.kube(staging, 'bogus')).body).toMatchObject({ kind: 'Status', code: 401 });
+
+    await emu.hook('POST', 'clusters/c0000000-0000-4000-8000-000000000001', { online: false });
+    expect((await c.kube(staging, body.token)).body).toMatchObject({ kind: 'Status', code: 503, reason: 'ServiceUnavailable' });
+    await emu.hook('POST', `clusters/${staging}`, { online: true });
+
+    await emu.hook('POST', 'gateway', { enabled: false });
+    expect((await c.kube(staging, body.token)).body).toMatchObject({ kind: 'Status', code: 404 });
+  });
+});
+
+describe('faults, hooks and the request log', () => {
+  let emu: InProcessEmulator;
+  let c: ReturnType<typeof client>;
+  beforeEach(async () => {
+    emu = await startEmulator();
+    c = client(emu);
+  });
+  afterEach(() => emu.stop());
+
+  const orgs = () => emu.api('GET', '/api/v1/org/organisation', { token: c.token(EMAIL.alice) });
+
+  it('adds latency, then answers normally', async () => {
+    await emu.hook('POST', 'faults', { path_prefix: '/api/v1/org', latency_ms: 300, times: 1 });
+    const started = Date.now();
+    expect((await orgs()).status).toBe(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    const again = Date.now();
+    await orgs();
+    expect(Date.now() - again).toBeLessThan(250);
+  });
+
+  it('answers with an injected status a given number of times, by method', async () => {
+    const { id } = await emu.hook<{ id: string }>('POST', 'faults', {
+      path_prefix: '/api/v1/org',
+      method: 'get',
+      status: 503,
+      detail: 'upstream hiccup',
+      times: 2,
+    });
+    expect(id).toBeTruthy();
+    expectDetail(await orgs(), 503, 'upstream hiccup');
+    expectDetail(await orgs(), 503, 'upstream hiccup');
+    expect((await orgs()).status).toBe(200);
+  });
+
+  it('429 with Retry-After', async () => {
+    await emu.hook('POST', 'faults', { path_prefix: mintPath(staging), status: 429, retry_after_s: 7 });
+    const res = await emu.api('POST', mintPath(staging), { token: c.token(EMAIL.alice) });
+    expectDetail(res, 429, DETAIL.rateLimited);
+    expect(res.headers['retry-after']).toBe('7');
+  });
+
+  it('resets the connection', async () => {
+    await emu.hook('POST', 'faults', { path_prefix: '/api/v1/org', reset: true, times: 1 });
+    await expect(orgs()).rejects.toThrow();
+    expect((await orgs()).status).toBe(200);
+    expect((await emu.requests({ path: '/api/v1/org' })).map((e) => e.status)).toEqual([0, 200]);
+  });
+
+  it('answers 200 with malformed JSON', async () => {
+    await emu.hook('POST', 'faults', { path_prefix: '/api/v1/clusters', malformed: true });
+    const res = await emu.api('GET', '/api/v1/clusters', { token: c.token(EMAIL.alice) });
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('application/json');
+    expect(() => JSON.parse(res.text) as unknown).toThrow();
+    await emu.hook('DELETE', 'faults');
+    expect((await emu.api('GET', '/api/v1/clusters', { token: c.token(EMAIL.alice) })).status).toBe(200);
+  });
+
+  it('answers faults under a cluster’s server URL with a Kubernetes Status', async () => {
+    await emu.hook('POST', 'faults', { path_prefix: kubeServerPath(staging), status: 500 });
+    const res = await c.kube(staging, 'whatever');
+    expect(res.body).toMatchObject({ kind: 'Status', code: 500, reason: 'InternalError' });
+  });
+
+  it('rejects bad hook bodies with 400 and names the field', async () => {
+    const hook = (path: string, body: unknown) => emu.api('POST', `/_emulator/${path}`, { body });
+    const bad = [
+      await hook('faults', { path_prefix: 'api' }),
+      await hook('faults', { path_prefix: '/api' }),
+      await hook('faults', { path_prefix: '/api', status: 200 }),
+      await hook('faults', { path_prefix: '/api', status: 500, times: 0 }),
+      await hook('clock', { advance_s: -5 }),
+      await hook('clock', {}),
+      await hook('gateway', { enabled: 'yes' }),
+      await hook('rate-limit', { k8s_token_per_minute: 0 }),
+      await hook('pagination', { max_page_size: 1.5 }),
+      await hook('ttl', { k8s_token_s: '60' }),
+      await hook('clusters/nope', { online: false }),
+      await emu.api('POST', '/_emulator/reconcile', { rawBody: '{' }),
+      await emu.api('POST', '/_emulator/reconcile', { body: [1] }),
+    ];
+    expect(bad.map((r) => r.status)).toEqual([400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 404, 400, 400]);
+    for (const r of bad) expect(typeof (r.body as { detail: unknown }).detail).toBe('string');
+    expect((await emu.api('GET', '/_emulator/nope')).status).toBe(404);
+  });
+
+  it('changes the maximum page size', async () => {
+    await emu.hook('POST', 'pagination', { max_page_size: 2 });
+    const page = (size: number) => emu.api('GET', `/api/v1/clusters?page_size=${size}`, { token: c.token(EMAIL.admin) });
+    expect((await page(2)).status).toBe(200);
+    expectInvalid(await page(3), ['query', 'page_size']);
+  });
+
+  it('issues extra API tokens for seeded users', async () => {
+    const { token } = await emu.hook<{ token: string }>('POST', 'api-tokens', { email: 'ALICE@acme.test' });
+    expect(token).toMatch(/^ankra_pat_/);
+    expect(token).not.toBe(c.token(EMAIL.alice));
+    expect((await emu.api('GET', '/api/v1/org/organisation', { token })).status).toBe(200);
+    expect((await emu.api('POST', '/_emulator/api-tokens', { body: { email: 'nobody@x.test' } })).status).toBe(404);
+  });
+
+  it('shows its state without secrets', async () => {
+    await c.grant(staging, { user_email: EMAIL.alice, scope: 'cluster', role: 'view' });
+    const minted = (await c.mint(staging, EMAIL.alice)).body.token;
+    const res = await emu.api('GET', '/_emulator/state');
+    expect(res.body).toMatchObject({
+      settings: { gateway_enabled: true, k8s_token_per_minute: 60, max_page_size: 100 },
+      live_k8s_tokens: { total: 1, by_cluster: { [staging]: 1 } },
+      grants: [expect.objectContaining({ user_email: EMAIL.alice })],
+    });
+    for (const secret of [minted, ...Object.values(emu.tokens)]) expect(res.text).not.toContain(secret);
+  });
+
+  it('logs every API request with its user, status and query, oldest first, hooks excluded', async () => {
+    await emu.clearRequests();
+    await emu.api('GET', '/api/v1/clusters?page=1&page_size=2', { token: c.token(EMAIL.bob) });
+    await emu.api('GET', '/api/v1/clusters', { token: 'wrong' });
+    await emu.api('GET', '/api/v1/cli/oidc');
+    await c.kube(staging, 'wrong');
+    await emu.hook('GET', 'state');
+    const log = await emu.requests();
+    expect(log.map(({ method, path, query, status, user }) => ({ method, path, query, status, user }))).toEqual([
+      { method: 'GET', path: '/api/v1/clusters', query: { page: '1', page_size: '2' }, status: 200, user: EMAIL.bob },
+      { method: 'GET', path: '/api/v1/clusters', query: {}, status: 401, user: null },
+      { method: 'GET', path: '/api/v1/cli/oidc', query: {}, status: 200, user: null },
+      { method: 'GET', path: `${kubeServerPath(staging)}/version`, query: {}, status: 401, user: null },
+    ]);
+    for (const e of log) expect(Date.parse(e.ts)).not.toBeNaN();
+    expect(await emu.requests({ user: EMAIL.bob, status: 200 })).toHaveLength(1);
+    expect(await emu.requests({ path: /oidc$/ })).toHaveLength(1);
+    await emu.clearRequests();
+    expect(await emu.requests()).toEqual([]);
+  });
+});
+
+describe('robustness', () => {
+  let emu: InProcessEmulator;
+  let c: ReturnType<typeof client>;
+  beforeAll(async () => {
+    emu = await startEmulator();
+    c = client(emu);
+  });
+  afterAll(() => emu.stop());
+
+  it('survives malformed requests and keeps serving', async () => {
+    const admin = { token: c.token(EMAIL.admin) };
+    expect((await emu.api('POST', access(staging, '/grants'), { ...admin, rawBody: 'x'.repeat(2 * 1024 * 1024) })).status).toBe(413);
+    expect((await emu.api('POST', access(staging, '/grants'), { ...admin, rawBody: '\u0000\u00ff{' })).status).toBe(422);
+    expect((await emu.api('GET', '/api/v1/clusters/%/access/grants', admin)).status).toBe(404);
+    expect((await emu.api('GET', '//api/v1/clusters', admin)).status).toBe(404);
+    expect((await emu.api('GET', '/api/v1/clusters?page=%zz', admin)).status).toBe(422);
+    expect((await emu.api('POST', '/_emulator/clusters/%E0%A4%A', { body: {} })).status).toBe(400);
+    expect((await emu.api('GET', '/api/v1/org/organisation', { headers: { authorization: 'Bearer' } })).status).toBe(401);
+
+    // Not HTTP at all, over TLS.
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port: Number(new URL(emu.baseUrl).port), ca: emu.caPem }, () => {
+        socket.end('GARBAGE \u0000\r\n\r\n');
+      });
+      socket.on('error', reject);
+      socket.on('close', () => resolve());
+      socket.resume();
+    });
+    expect((await emu.api('GET', '/api/v1/cli/oidc')).status).toBe(200);
+  });
+});
