@@ -4,11 +4,7 @@
  * loads the full CLI. Keep this file tiny: it runs on every kubectl call.
  */
 
-/** True when argv is the exec-credential command, with any options before or after. */
-export function isKubeToken(argv: readonly string[]): boolean {
-  const i = argv.indexOf('kube-token');
-  return i > 0 && argv[i - 1] === 'cluster' && !argv.includes('--help') && !argv.includes('-h');
-}
+import { isKubeToken } from './main-dispatch';
 
 const argv = process.argv.slice(2);
 if (isKubeToken(argv)) {

@@ -31,7 +31,7 @@ export function parseNamespace(v: string): string {
 /** "5m", "90s", "1h30m", "45" (seconds) → ms. */
 export function parseDuration(v: string): number {
   const s = v.trim();
-  if (/^\d+$/.test(s)) return Number(s) * 1000;
+  if (/^\d+$/.test(s) && Number(s) > 0) return Number(s) * 1000;
   const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
   let total = 0;
   let matched = 0;

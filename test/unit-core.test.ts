@@ -1,0 +1,214 @@
+// Table-driven tests of the pure pieces: cache key and freshness, the fast path's argv
+// parsing, ExecCredential versions, input validation, durations, Retry-After, the Go CLI
+// login reader, and the file lock.
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cacheKey, isFresh, readCached, writeCached, clearCache, type CachedToken } from '../src/cache/token-cache';
+import { execApiVersion, execCredential, parseKubeTokenArgs } from '../src/fastpath/kube-token';
+import { isKubeToken } from '../src/main-dispatch';
+import { namespaceProblem, parseDuration, parseEmail } from '../src/commands/validate';
+import { retryAfterMs } from '../src/api/http';
+import { readGoCliLogin } from '../src/auth/gocli';
+import { acquireLock } from '../src/core/lock';
+import { age } from '../src/ui/format';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'ankra-unit-'));
+
+describe('token cache', () => {
+  const base = { baseUrl: 'https://a', org: 'o', cluster: 'c', identity: 'session:1' };
+  it('keys on every input that changes the token', () => {
+    const k = cacheKey(base);
+    expect(k).toMatch(/^[0-9a-f]{64}$/);
+    for (const change of [{ baseUrl: 'https://b' }, { org: undefined }, { cluster: 'd' }, { identity: 'session:2' }]) {
+      expect(cacheKey({ ...base, ...change })).not.toBe(k);
+    }
+  });
+
+  const at = (issuedS: number, expiresS: number): CachedToken => ({
+    v: 1,
+    token: 't',
+    issued_at: new Date(issuedS * 1000).toISOString(),
+    expires_at: new Date(expiresS * 1000).toISOString(),
+    base_url: 'https://a',
+  });
+  it.each([
+    // lifetime 900 s: margin is max(60, 90) = 90 s
+    { entry: at(0, 900), now: 0, fresh: true },
+    { entry: at(0, 900), now: 809, fresh: true },
+    { entry: at(0, 900), now: 810, fresh: false },
+    // lifetime 300 s: margin is 60 s
+    { entry: at(0, 300), now: 239, fresh: true },
+    { entry: at(0, 300), now: 240, fresh: false },
+    // already expired, or a lifetime shorter than the margin
+    { entry: at(0, 100), now: 200, fresh: false },
+    { entry: at(0, 30), now: 0, fresh: false },
+  ])('isFresh at +$now s → $fresh', ({ entry, now, fresh }) => {
+    expect(isFresh(entry, now * 1000)).toBe(fresh);
+  });
+
+  it('ignores corrupt and foreign files, writes 0600 files atomically, clears per server', () => {
+    const dir = join(tmp(), 'tokens');
+    const key = cacheKey(base);
+    writeCached(dir, key, at(0, 900));
+    expect(readCached(dir, key)?.token).toBe('t');
+    for (const junk of ['', '{', 'null', '[]', '{"v":2,"token":"x"}', '{"v":1,"token":"","expires_at":"x","issued_at":"y"}']) {
+      writeFileSync(join(dir, `${key}.json`), junk);
+      expect(readCached(dir, key)).toBeUndefined();
+    }
+    writeCached(dir, key, at(0, 900));
+    writeCached(dir, cacheKey({ ...base, baseUrl: 'https://b' }), { ...at(0, 900), base_url: 'https://b' });
+    expect(clearCache(dir, 'https://b')).toBe(1);
+    expect(readCached(dir, key)).toBeDefined();
+    expect(clearCache(dir)).toBe(1);
+  });
+});
+
+describe('exec plugin argv and output', () => {
+  it.each([
+    { argv: ['cluster', 'kube-token', '--cluster', 'abc'], want: { cluster: 'abc' } },
+    { argv: ['cluster', 'kube-token', '--cluster=abc', '--org', 'o1'], want: { cluster: 'abc', org: 'o1' } },
+    { argv: ['--base-url', 'https://x', 'cluster', 'kube-token', '--cluster', 'abc', '--debug'], want: { cluster: 'abc', baseUrl: 'https://x', debug: true } },
+    { argv: ['cluster', 'kube-token', '--cluster', 'abc', '--ca-file', '/ca.pem'], want: { caFile: '/ca.pem' } },
+  ])('parses $argv', ({ argv, want }) => {
+    expect(parseKubeTokenArgs(argv)).toMatchObject(want);
+  });
+
+  it.each([
+    ['cluster', 'kube-token', '--bogus'],
+    ['cluster', 'kube-token', '--cluster'],
+    ['cluster', 'list'],
+    ['cluster', 'kube-token', '-o', 'json'],
+  ])('leaves %j to the full CLI', (...argv) => {
+    expect(parseKubeTokenArgs(argv)).toBeUndefined();
+  });
+
+  it('recognises the exec command for the fast path', () => {
+    expect(isKubeToken(['cluster', 'kube-token', '--cluster', 'x'])).toBe(true);
+    expect(isKubeToken(['--org', 'o', 'cluster', 'kube-token'])).toBe(true);
+    expect(isKubeToken(['cluster', 'kube-token', '--help'])).toBe(false);
+    expect(isKubeToken(['kube-token'])).toBe(false);
+    expect(isKubeToken(['cluster', 'list'])).toBe(false);
+  });
+
+  it.each([
+    [undefined, 'client.authentication.k8s.io/v1'],
+    ['{"apiVersion":"client.authentication.k8s.io/v1beta1","spec":{"interactive":false}}', 'client.authentication.k8s.io/v1beta1'],
+    ['{"apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":true}}', 'client.authentication.k8s.io/v1'],
+    ['not json', 'client.authentication.k8s.io/v1'],
+  ])('KUBERNETES_EXEC_INFO %s → %s', (info, want) => {
+    expect(execApiVersion(info === undefined ? {} : { KUBERNETES_EXEC_INFO: info })).toBe(want);
+  });
+
+  it('prints one ExecCredential line with an RFC 3339 expiry', () => {
+    const line = execCredential('tok', '2026-11-22T10:00:00.123Z', 'client.authentication.k8s.io/v1');
+    expect(line.endsWith('\n')).toBe(true);
+    expect(JSON.parse(line)).toEqual({
+      apiVersion: 'client.authentication.k8s.io/v1',
+      kind: 'ExecCredential',
+      status: { token: 'tok', expirationTimestamp: '2026-11-22T10:00:00Z' },
+    });
+  });
+});
+
+describe('validation', () => {
+  it.each([
+    ['team-a', undefined],
+    ['a', undefined],
+    ['a'.repeat(63), undefined],
+    ['Team-A', /upper-case/],
+    ['-a', /start and end/],
+    ['a-', /start and end/],
+    ['a'.repeat(64), /64 characters/],
+    ['a_b', /only a-z/],
+    ['a.b', /only a-z/],
+    ['', /empty/],
+  ])('namespace %j', (ns, problem) => {
+    const p = namespaceProblem(ns);
+    if (problem === undefined) expect(p).toBeUndefined();
+    else expect(p).toMatch(problem);
+  });
+
+  it.each(['alice@acme.test', 'a.b+c@sub.example.co.uk'])('accepts email %s', (e) => {
+    expect(parseEmail(e)).toBe(e);
+  });
+  it.each(['alice', 'alice@', '@acme.test', 'alice@acme', 'a b@c.de', 'alice@acme.test.', `${'a'.repeat(250)}@b.co`])('rejects email %j', (e) => {
+    expect(() => parseEmail(e)).toThrow(/email/);
+  });
+
+  it.each([
+    ['90', 90_000],
+    ['90s', 90_000],
+    ['5m', 300_000],
+    ['1h30m', 5_400_000],
+    ['250ms', 250],
+  ])('duration %s', (v, ms) => {
+    expect(parseDuration(v)).toBe(ms);
+  });
+  it.each(['', '5x', 'm', '0', '-1s', '5m junk'])('rejects duration %j', (v) => {
+    expect(() => parseDuration(v)).toThrow(/duration/);
+  });
+});
+
+describe('small parsers', () => {
+  it.each([
+    [undefined, undefined],
+    ['3', 3000],
+    ['0', 0],
+    ['Wed, 21 Oct 2015 07:28:10 GMT', 0],
+    ['soon', undefined],
+  ])('Retry-After %j', (v, ms) => {
+    expect(retryAfterMs(v, Date.parse('2015-10-21T07:28:10Z'))).toBe(ms);
+  });
+
+  it('reads the Go CLI login without a YAML parser', () => {
+    const dir = tmp();
+    const p = join(dir, '.ankra.yaml');
+    writeFileSync(p, '# ankra\nbase-url: "https://ankra.example"\ntoken: abc123  # comment\ntoken_id: x\n');
+    expect(readGoCliLogin(p)).toEqual({ token: 'abc123', baseUrl: 'https://ankra.example' });
+    writeFileSync(p, 'token: ""\n');
+    expect(readGoCliLogin(p)).toBeUndefined();
+    expect(readGoCliLogin(join(dir, 'missing'))).toBeUndefined();
+  });
+
+  it.each([
+    [5, '5s'],
+    [300, '5m'],
+    [3 * 3600, '3h'],
+    [3 * 86400, '3d'],
+  ])('age of %i s is %s', (s, want) => {
+    expect(age(new Date(Date.now() - s * 1000).toISOString())).toBe(want);
+  });
+});
+
+describe('file lock', () => {
+  it('serialises holders and breaks a lock whose process is gone', async () => {
+    const dir = tmp();
+    const path = join(dir, 'x.lock');
+    const order: string[] = [];
+    const holder = async (name: string) => {
+      const l = await acquireLock(path, { timeoutMs: 5000 });
+      order.push(`${name}+`);
+      await new Promise((r) => setTimeout(r, 20));
+      order.push(`${name}-`);
+      l.release();
+    };
+    await Promise.all(['a', 'b', 'c'].map(holder));
+    for (let i = 0; i < order.length; i += 2) expect(order[i]?.slice(0, 1)).toBe(order[i + 1]?.slice(0, 1));
+    expect(existsSync(path)).toBe(false);
+
+    // A lock left by a dead process (pid 2^22+1 is beyond pid_max defaults) is broken at once.
+    writeFileSync(path, `4194305 ${(await import('node:os')).hostname()} deadbeef`);
+    const l = await acquireLock(path, { timeoutMs: 1000 });
+    expect(readFileSync(path, 'utf8')).toContain(String(process.pid));
+    l.release();
+  });
+
+  it('times out on a live lock with the next step in the message', async () => {
+    const path = join(tmp(), 'y.lock');
+    const held = await acquireLock(path);
+    await expect(acquireLock(path, { timeoutMs: 150, what: 'the thing' })).rejects.toThrow(/timed out waiting for the lock on the thing/);
+    held.release();
+  });
+});
