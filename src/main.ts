@@ -6,11 +6,13 @@
 
 import { isKubeToken } from './main-dispatch';
 
+// Output is written synchronously, so exiting at once loses nothing, and a hung keychain call
+// or a lingering socket cannot keep the process (and kubectl waiting on it) alive.
 const argv = process.argv.slice(2);
 if (isKubeToken(argv)) {
   const { kubeToken } = await import('./fastpath/kube-token');
-  process.exitCode = await kubeToken(argv, process.env);
+  process.exit(await kubeToken(argv, process.env));
 } else {
   const { main } = await import('./cli');
-  process.exitCode = await main(argv);
+  process.exit(await main(argv));
 }
