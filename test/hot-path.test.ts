@@ -1,0 +1,56 @@
+// The exec plugin's cache hit must load no heavy dependency. Each run records every module
+// the process loads (test/tools/trace-loads.mjs); a control run of another command proves
+// the tracer sees those dependencies when they are loaded.
+import { describe, expect, it, beforeAll, afterAll } from 'vitest';
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ANKRA_BIN, ROOT, runProgram, sandbox, type Sandbox } from './helpers/cli';
+import { cacheKey, writeCached } from '../src/cache/token-cache';
+import { resolve } from '../src/auth/source';
+import { resolvePaths } from '../src/core/paths';
+
+const HEAVY = ['commander', 'yaml', 'undici', 'openid-client', 'keytar', '@kubernetes/client-node', 'ora'];
+const CLUSTER = '0b7a2c4e-1111-4222-8333-944455556666';
+// Nothing listens here: a cache miss would fail, so success proves the hit.
+const BASE = 'https://127.0.0.1:9';
+const TOKEN = 'ankra_pat_hot_path_test_token_0001';
+
+function loaded(trace: string): string[] {
+  return HEAVY.filter((pkg) => trace.split('\n').some((l) => l.includes(`/node_modules/${pkg}/`)));
+}
+
+let box: Sandbox;
+beforeAll(() => {
+  box = sandbox({ ANKRA_API_TOKEN: TOKEN, ANKRA_BASE_URL: BASE });
+});
+afterAll(() => box.cleanup());
+
+async function traced(args: string[], env: NodeJS.ProcessEnv) {
+  const traceFile = join(box.dir, `trace-${Math.random().toString(36).slice(2)}.txt`);
+  const r = await runProgram(process.execPath, ['--import', join(ROOT, 'test/tools/trace-loads.mjs'), ANKRA_BIN, ...args], {
+    env: { ...env, ANKRA_TRACE_FILE: traceFile },
+  });
+  return { ...r, trace: existsSync(traceFile) ? readFileSync(traceFile, 'utf8') : '' };
+}
+
+describe('exec plugin hot path', () => {
+  it('serves a cache hit without loading commander, yaml, undici, openid-client, keytar, client-node or ora', async () => {
+    const { source } = resolve({}, box.env, resolvePaths(box.env));
+    const key = cacheKey({ baseUrl: BASE, org: undefined, cluster: CLUSTER, identity: source?.identity ?? '' });
+    const expires = new Date(Date.now() + 600_000).toISOString();
+    writeCached(join(box.home, '.cache', 'ankra', 'tokens'), key, { v: 1, token: 'k8s-cached-token', issued_at: new Date().toISOString(), expires_at: expires, base_url: BASE });
+
+    const r = await traced(['cluster', 'kube-token', '--cluster', CLUSTER], box.env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).status.token).toBe('k8s-cached-token');
+    expect(r.trace).toContain('/dist/cli/main.js');
+    expect(loaded(r.trace)).toEqual([]);
+  });
+
+  it('control: the tracer does see heavy modules when a command loads them', async () => {
+    const r = await traced(['cluster', 'list', '--cluster-typo'], box.env);
+    expect(r.code).toBe(2);
+    expect(loaded(r.trace)).toContain('commander');
+  });
+});
