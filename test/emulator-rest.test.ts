@@ -4,9 +4,15 @@
  * and invalidation, faults, the clock, the request log, and the Kubernetes gate in front
  * of the facade. In process, over real HTTPS.
  */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect } from 'node:tls';
+import * as oidcClient from 'openid-client';
+import { fetch as undiciFetch } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { DETAIL, kubeServerPath } from '../src/api/types';
 import type { ClusterPage, Grant, K8sToken, Organisation } from '../src/api/types';
 import { EMAIL, IDS, startEmulator } from './helpers/emulator';
@@ -490,7 +496,7 @@ describe('Kubernetes tokens', () => {
     expect((await c.kube(staging, undefined)).body).toMatchObject({ kind: 'Status', code: 401 });
     expect((await c.kube(staging, 'bogus')).body).toMatchObject({ kind: 'Status', code: 401 });
 
-    await emu.hook('POST', 'clusters/c0000000-0000-4000-8000-000000000001', { online: false });
+    await emu.hook('POST', `clusters/${staging}`, { online: false });
     expect((await c.kube(staging, body.token)).body).toMatchObject({ kind: 'Status', code: 503, reason: 'ServiceUnavailable' });
     await emu.hook('POST', `clusters/${staging}`, { online: true });
 
@@ -666,3 +672,204 @@ describe('robustness', () => {
     expect((await emu.api('GET', '/api/v1/cli/oidc')).status).toBe(200);
   });
 });
+
+describe('OIDC access tokens', () => {
+  let emu: InProcessEmulator;
+  beforeAll(async () => {
+    emu = await startEmulator({ autoApprove: EMAIL.alice });
+  });
+  afterAll(() => emu.stop());
+
+  /** A device-flow login with openid-client, approved unattended by the emulator. */
+  async function login(): Promise<string> {
+    const customFetch: oidcClient.CustomFetch = (url, options) =>
+      undiciFetch(url, { ...options, dispatcher: emu.dispatcher }) as unknown as Promise<Response>;
+    const discovery = await emu.api<{ issuer: string; client_id: string; scopes: string[] }>('GET', '/api/v1/cli/oidc');
+    const config = await oidcClient.discovery(new URL(discovery.body.issuer), discovery.body.client_id, undefined, oidcClient.None(), {
+      [oidcClient.customFetch]: customFetch,
+    });
+    const flow = await oidcClient.initiateDeviceAuthorization(config, { scope: discovery.body.scopes.join(' ') });
+    const tokens = await oidcClient.pollDeviceAuthorizationGrant(config, { ...flow, interval: 0.02 });
+    return tokens.access_token;
+  }
+
+  it('are accepted by the REST API as the approved user', async () => {
+    const accessToken = await login();
+    const res = await emu.api<Organisation[]>('GET', '/api/v1/org/organisation', { token: accessToken });
+    expect(res.status).toBe(200);
+    expect(res.body.map((o) => o.slug)).toEqual(['acme']);
+    expect(await emu.requests({ path: '/api/v1/org/organisation', user: EMAIL.alice })).toHaveLength(1);
+    expect(await emu.requests({ path: '/oidc/token' })).not.toEqual([]);
+  });
+
+  it('hooks that the provider refuses answer 400, not 500', async () => {
+    const res = await emu.api('POST', '/_emulator/oidc/approve', { body: { user_code: 'NOPE-NOPE', email: EMAIL.alice } });
+    expect(res.status).toBe(400);
+    expect((await emu.api('POST', '/_emulator/oidc/auto-approve', { body: { email: 'nobody@x.test' } })).status).toBe(400);
+    expect((await emu.api('POST', '/_emulator/ttl', { body: { poll_interval_s: 0 } })).status).toBe(400);
+  });
+});
+
+// ------------------------------------------------------------ the real kubectl
+
+const kubectlFound = await new Promise<boolean>((resolve) => execFile('kubectl', ['version', '--client'], (err) => resolve(!err)));
+const inCi = process.env.CI === 'true';
+
+interface Kubectl {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+describe.skipIf(!kubectlFound && !inCi)('the real kubectl against the facade', () => {
+  let emu: InProcessEmulator;
+  let c: ReturnType<typeof client>;
+  let dir: string;
+  beforeAll(async () => {
+    expect(kubectlFound, 'kubectl must be on PATH in CI').toBe(true);
+    emu = await startEmulator({ reconcileDelayMs: 0 });
+    c = client(emu);
+    dir = await mkdtemp(join(tmpdir(), 'ankra-kubectl-'));
+  });
+  afterAll(async () => {
+    await emu.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  let seq = 0;
+  /** Mints alice a token over REST and writes the kubeconfig a user would have; returns a kubectl runner. */
+  async function kubectlAs(email: string, cluster = staging): Promise<(...args: string[]) => Promise<Kubectl>> {
+    const minted = await c.mint(cluster, email);
+    expect(minted.status).toBe(201);
+    const home = join(dir, `home-${++seq}`);
+    const kubeconfig = join(dir, `kubeconfig-${seq}`);
+    await writeFile(kubeconfig, kubeconfigYaml(minted.body.server, emu.caPem, minted.body.token), { mode: 0o600 });
+    return (...args) => kubectl(kubeconfig, home, args);
+  }
+
+  async function grantApplied(body: GrantBody, cluster = staging): Promise<string> {
+    const res = await c.grant(cluster, body);
+    expect(res.status).toBe(201);
+    await c.waitFor(cluster, res.body.grant.id, 'applied');
+    return res.body.grant.id;
+  }
+
+  /** `kubectl auth can-i` for several questions at once: "yes"/"no" each. */
+  async function canI(run: (...args: string[]) => Promise<Kubectl>, questions: string[][]): Promise<string[]> {
+    const answers = await Promise.all(questions.map((q) => run('auth', 'can-i', ...q)));
+    return answers.map((a) => a.stdout.trim());
+  }
+
+  it('view at cluster scope: reads everywhere but secrets, writes nothing; whoami', async () => {
+    await grantApplied({ user_email: EMAIL.alice, scope: 'cluster', role: 'view' });
+    const run = await kubectlAs(EMAIL.alice);
+
+    const ns = await run('get', 'ns', '-o', 'name');
+    expect(ns.stderr).toBe('');
+    expect(ns.stdout.trim().split('\n').sort()).toEqual(['namespace/default', 'namespace/kube-system', 'namespace/staging', 'namespace/team-a']);
+
+    expect(
+      await canI(run, [
+        ['list', 'pods', '-n', 'team-a'],
+        ['get', 'configmaps', '-n', 'staging'],
+        ['get', 'secrets', '-n', 'staging'],
+        ['create', 'configmaps', '-n', 'staging'],
+        ['delete', 'pods', '-n', 'team-a'],
+      ]),
+    ).toEqual(['yes', 'yes', 'no', 'no', 'no']);
+
+    const secrets = await run('get', 'secrets', '-n', 'staging');
+    expect(secrets.code).toBe(1);
+    expect(secrets.stderr).toContain('Forbidden');
+
+    const whoami = await run('auth', 'whoami', '-o', 'json');
+    expect(whoami.code).toBe(0);
+    const status = (JSON.parse(whoami.stdout) as { status: { userInfo: { username: string; groups: string[] } } }).status;
+    expect(status.userInfo.username).toBe(EMAIL.alice);
+    expect(status.userInfo.groups).toEqual(expect.arrayContaining(['system:authenticated', 'ankra:org:acme']));
+  });
+
+  it('edit in one namespace: that namespace only, no RBAC, no namespace list', async () => {
+    await grantApplied({ user_email: EMAIL.bob, scope: 'namespace', namespace: 'team-a', role: 'edit' });
+    const run = await kubectlAs(EMAIL.bob);
+
+    const ns = await run('get', 'ns');
+    expect(ns.code).toBe(1);
+    expect(ns.stderr).toContain('Forbidden');
+    const pods = await run('get', 'pods', '-n', 'team-a', '-o', 'name');
+    expect(pods.stdout).toContain('pod/web-');
+
+    expect(
+      await canI(run, [
+        ['create', 'configmaps', '-n', 'team-a'],
+        ['get', 'secrets', '-n', 'team-a'],
+        ['create', 'rolebindings', '-n', 'team-a'],
+        ['list', 'pods', '-n', 'staging'],
+        ['list', 'namespaces'],
+      ]),
+    ).toEqual(['yes', 'yes', 'no', 'no', 'no']);
+  });
+
+  it('admin in a namespace manages RBAC there; cluster-admin can do anything', async () => {
+    await grantApplied({ user_email: EMAIL.alice, scope: 'namespace', namespace: 'team-a', role: 'admin' }, prodEu);
+    const nsAdmin = await kubectlAs(EMAIL.alice, prodEu);
+    expect(
+      await canI(nsAdmin, [
+        ['create', 'rolebindings', '-n', 'team-a'],
+        ['delete', 'secrets', '-n', 'team-a'],
+        ['get', 'secrets', '-n', 'staging'],
+      ]),
+    ).toEqual(['yes', 'yes', 'no']);
+
+    await grantApplied({ user_email: EMAIL.admin, scope: 'cluster', role: 'cluster-admin' }, prodEu);
+    const clusterAdmin = await kubectlAs(EMAIL.admin, prodEu);
+    expect(await canI(clusterAdmin, [['*', '*'], ['create', 'clusterrolebindings']])).toEqual(['yes', 'yes']);
+    expect((await clusterAdmin('get', 'secrets', '-A', '-o', 'name')).stdout).toContain('secret/db-credentials');
+  });
+
+  it('Forbidden while the grant is pending; Unauthorized once it is revoked', async () => {
+    await emu.hook('POST', 'reconcile', { delay_ms: 60_000 });
+    const res = await c.grant(prodEu, { user_email: EMAIL.bob, scope: 'cluster', role: 'view' });
+    await emu.hook('POST', 'reconcile', { delay_ms: 0 });
+    const run = await kubectlAs(EMAIL.bob, prodEu);
+    const pending = await run('get', 'ns');
+    expect(pending.code).toBe(1);
+    expect(pending.stderr).toContain('Forbidden');
+
+    await emu.api('DELETE', access(prodEu, `/grants/${res.body.grant.id}`), { token: c.token(EMAIL.admin) });
+    const revoked = await run('get', 'ns');
+    expect(revoked.code).toBe(1);
+    expect(revoked.stderr).toMatch(/Unauthorized|must be logged in/);
+  });
+
+  it('the kubeconfig endpoint’s output works as is', async () => {
+    const res = await emu.api('POST', `/api/v1/clusters/${staging}/kubeconfig`, { token: c.token(EMAIL.alice) });
+    const kubeconfig = join(dir, 'from-endpoint');
+    await writeFile(kubeconfig, res.text, { mode: 0o600 });
+    const whoami = await kubectl(kubeconfig, join(dir, 'home-endpoint'), ['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}']);
+    expect(whoami).toMatchObject({ code: 0, stdout: EMAIL.alice });
+  });
+});
+
+function kubeconfigYaml(server: string, caPem: string, token: string): string {
+  return stringifyYaml({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'emu', cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
+    users: [{ name: 'emu', user: { token } }],
+    contexts: [{ name: 'emu', context: { cluster: 'emu', user: 'emu' } }],
+    'current-context': 'emu',
+  });
+}
+
+/** Runs kubectl asynchronously (the emulator shares this process) with a private HOME for its discovery cache. */
+function kubectl(kubeconfig: string, home: string, args: string[]): Promise<Kubectl> {
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home };
+  delete env.KUBECONFIG;
+  return new Promise((resolve) => {
+    execFile('kubectl', ['--kubeconfig', kubeconfig, ...args], { env, timeout: 30_000 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}

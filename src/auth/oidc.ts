@@ -139,11 +139,14 @@ export async function startDeviceLogin(opts: OidcClientOptions, scopes: string[]
     verificationUriComplete: response.verification_uri_complete,
     expiresInS: response.expires_in,
     async wait(signal) {
+      // Our own signal (Ctrl-C) replaces openid-client's built-in expiry timeout: keep both.
+      const expiry = AbortSignal.timeout(response.expires_in * 1000);
       try {
-        return toResult(await client.pollDeviceAuthorizationGrant(config, response, undefined, { signal }));
+        return toResult(await client.pollDeviceAuthorizationGrant(config, response, undefined, { signal: AbortSignal.any([signal, expiry]) }));
       } catch (err) {
         if (signal.aborted) throw err;
-        switch (oauthError(err)) {
+        const code = oauthError(err) ?? (expiry.aborted ? 'expired_token' : undefined);
+        switch (code) {
           case 'access_denied':
             throw new AuthError('login denied: the request was not approved', { hint: 'run `ankra login` again and approve it' });
           case 'expired_token':

@@ -157,7 +157,7 @@ function handle(ready: Ready, stopServer: () => Promise<void>): EmulatorHandle {
     if (body === undefined && opts.body !== undefined) body = JSON.stringify(opts.body);
     if (body !== undefined) headers['content-type'] ??= 'application/json';
     const url = path.startsWith('https://') ? path : `${ready.baseUrl}${path}`;
-    const res = await request(url, { method: method as 'GET', headers, body, dispatcher });
+    const res = await request(url, { method, headers, body, dispatcher });
     const text = await res.body.text();
     return { status: res.statusCode, headers: res.headers, body: parseMaybeJson(text, res.headers['content-type']) as T, text };
   };
