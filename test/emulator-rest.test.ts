@@ -592,11 +592,15 @@ describe('faults, hooks and the request log', () => {
     expect((await emu.api('GET', '/_emulator/nope')).status).toBe(404);
   });
 
-  it('changes the maximum page size', async () => {
+  it('serves larger page sizes in pages of the maximum set by the hook; 100 is the hard limit', async () => {
     await emu.hook('POST', 'pagination', { max_page_size: 2 });
-    const page = (size: number) => emu.api('GET', `/api/v1/clusters?page_size=${size}`, { token: c.token(EMAIL.admin) });
-    expect((await page(2)).status).toBe(200);
-    expectInvalid(await page(3), ['query', 'page_size']);
+    const page = (size: number) => emu.api<ClusterPage>('GET', `/api/v1/clusters?page_size=${size}`, { token: c.token(EMAIL.admin) });
+    const p = await page(50);
+    expect(p.status).toBe(200);
+    expect(p.body.result).toHaveLength(2);
+    expect(p.body.pagination).toMatchObject({ page_size: 2, total_pages: 2, total_count: 3 });
+    expectInvalid(await page(101), ['query', 'page_size']);
+    await emu.hook('POST', 'pagination', { max_page_size: 100 });
   });
 
   it('issues extra API tokens for seeded users', async () => {

@@ -5,7 +5,8 @@
  * `<file>.lock` convention). A lock whose process is gone, or that is older than
  * `staleMs`, is broken. Node built-ins only.
  */
-import { closeSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, linkSync } from 'node:fs';
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { AnkraError, Exit } from '../errors';
@@ -86,8 +87,11 @@ function tryAcquire(path: string, token: string): boolean {
   try {
     fd = openSync(path, 'wx', 0o600);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'ENOENT') throw err;
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    fd = openSync(path, 'wx', 0o600);
   }
   try {
     writeSync(fd, token);

@@ -4,7 +4,7 @@
  * developer's own ANKRA_* / KUBECONFIG / proxy settings.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -25,6 +25,7 @@ const KEEP = ['PATH', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'SYSTEMROOT'];
 export function sandbox(extra: NodeJS.ProcessEnv = {}): Sandbox {
   const dir = mkdtempSync(join(tmpdir(), 'ankra-test-'));
   const home = join(dir, 'home');
+  mkdirSync(home);
   const env: NodeJS.ProcessEnv = {};
   for (const k of KEEP) if (process.env[k] !== undefined) env[k] = process.env[k];
   Object.assign(env, {

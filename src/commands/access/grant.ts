@@ -104,7 +104,7 @@ async function waitForGrant(ctx: Context, api: AnkraApi, cluster: ClusterRef, gr
       const fresh = (await api.grants(cluster.id, { cluster: cluster.name })).find((g) => g.id === current.id);
       if (!fresh) throw new AnkraError(`the grant ${current.id} disappeared from ${cluster.name} while waiting (revoked?)`, Exit.NOT_FOUND);
       current = fresh;
-      progress.update(`Waiting for Ankra to apply the grant on ${cluster.name} (${current.reconcile_status})`);
+      if (current.reconcile_status === 'pending') progress.update(`Waiting for Ankra to apply the grant on ${cluster.name} (pending)`);
     }
   } finally {
     progress.stop();
