@@ -6,7 +6,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ROLES, type Role } from './api/types';
 import { Context, type GlobalOptions } from './context';
-import { CancelledError, Exit, exitCodeOf, messageOf } from './errors';
+import { CancelledError, Exit, exitCodeOf, messageOf, oneLine } from './errors';
 import { FORMATS, Output, type Format } from './ui/output';
 import { writeStderr, writeStdout } from './ui/stdio';
 import { VERSION } from './version';
@@ -188,7 +188,7 @@ export function buildProgram(env: NodeJS.ProcessEnv, run: (cmd: Command, fn: (ct
 function usageLine(message: string, cmd: Command): string {
   const path: string[] = [];
   for (let c: Command | null = cmd; c; c = c.parent) path.unshift(c.name());
-  return `ankra: ${message.replace(/^error: /, '').trim()}; see \`${path.join(' ')} --help\`\n`;
+  return `ankra: ${oneLine(message.replace(/^error: /, '')).replace(/\.$/, '')}; see \`${path.join(' ')} --help\`\n`;
 }
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
