@@ -12,7 +12,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { Document, isMap, isNode, isScalar, isSeq, parseDocument } from 'yaml';
-import type { Pair, Range, Scalar, YAMLMap, YAMLSeq } from 'yaml';
+import type { Pair, Range, YAMLMap, YAMLSeq } from 'yaml';
 import { AnkraError, Exit } from '../errors';
 import { KINDS, YAML_OPTIONS } from './parse';
 import type { Entry, Kind, ParsedKubeconfig } from './parse';
@@ -23,6 +23,7 @@ export type Edit =
   | { op: 'remove'; kind: Kind; name: string }
   /** Set current-context; '' clears it, as kubectl does. */
   | { op: 'current'; value: string };
+type EntryEdit = Exclude<Edit, { op: 'current' }>;
 
 export interface EditResult {
   text: string;
@@ -53,16 +54,16 @@ export function applyEdits(parsed: ParsedKubeconfig, edits: readonly Edit[]): Ed
 // ---------------------------------------------------------------------------------------
 // The reference: the same edits through yaml's Document API.
 
-function editDocument(parsed: ParsedKubeconfig, edits: readonly Edit[]): Document.Parsed {
-  const doc = parsed.doc.clone();
-  if (doc.contents === null) doc.contents = doc.createNode(HEADER) as unknown as Document.Parsed['contents'];
+function editDocument(parsed: ParsedKubeconfig, edits: readonly Edit[]): Document {
+  const doc: Document = parsed.doc.clone();
+  if (doc.contents === null) doc.contents = doc.createNode(HEADER);
   for (const edit of edits) {
     if (edit.op === 'current') {
       doc.set('current-context', edit.value);
       continue;
     }
     const seq = listOf(doc, edit.kind, parsed.file);
-    const name = edit.op === 'put' ? edit.entry.name : edit.name;
+    const name = nameOf(edit);
     const at = seq.items.findIndex((item) => isNode(item) && (item.toJS(doc) as Entry).name === name);
     if (edit.op === 'remove') {
       if (at >= 0) seq.items.splice(at, 1);
@@ -75,7 +76,7 @@ function editDocument(parsed: ParsedKubeconfig, edits: readonly Edit[]): Documen
   return doc;
 }
 
-function listOf(doc: Document.Parsed, kind: Kind, file: string): YAMLSeq<unknown> {
+function listOf(doc: Document, kind: Kind, file: string): YAMLSeq<unknown> {
   const value = doc.get(kind, true);
   if (isSeq(value)) return value;
   if (value === undefined || (isScalar(value) && value.value === null)) {
@@ -123,6 +124,8 @@ interface Splice {
   text: string;
   /** Among insertions at the same offset, the higher one ends up later in the text. */
   order: number;
+  /** Inserted text that must start on a line of its own (after a last line without a line break). */
+  ownLine?: boolean;
 }
 
 /** The spliced text, or undefined when the layout is one we do not splice into. */
@@ -137,7 +140,7 @@ function spliceEdits(parsed: ParsedKubeconfig, edits: readonly Edit[], layout: L
   const splices: Splice[] = [];
 
   for (const kind of KINDS) {
-    const mine = edits.filter((e): e is Exclude<Edit, { op: 'current' }> => e.op !== 'current' && e.kind === kind);
+    const mine = edits.filter((e): e is EntryEdit => e.op !== 'current' && e.kind === kind);
     if (mine.length === 0) continue;
     const pair = top === null ? undefined : findPair(top, kind);
     if (pair === undefined) {
@@ -157,17 +160,22 @@ function spliceEdits(parsed: ParsedKubeconfig, edits: readonly Edit[], layout: L
       continue;
     }
     const value = pair.value;
-    if (!isScalar(value) || !value.range) return undefined;
+    const keyEnd = rangeOf(pair.key)?.[1];
+    if (!isScalar(value) || !value.range || keyEnd === undefined) return undefined;
     const [start, end] = value.range;
-    // `current-context:` with no value: the empty scalar sits right after the colon
-    const space = start === end && src[start - 1] === ':' ? ' ' : '';
-    splices.push({ start, end, text: space + renderScalar(edit.value), order: 0 });
+    if (start < end) {
+      splices.push({ start, end, text: renderScalar(edit.value), order: 0 });
+    } else {
+      // `current-context:` without a value (perhaps with a comment): write it after the colon
+      const colon = src.indexOf(':', keyEnd) + 1;
+      splices.push({ start: colon, end: colon, text: ` ${renderScalar(edit.value)}`, order: 0 });
+    }
   }
 
   if (newKeys.length > 0) {
     const at = top === null ? src.length : top.range[2];
     const text = newKeys.map((block) => indentLines(block, keyIndent)).join('');
-    splices.push({ start: at, end: at, text: lineBreakBefore(src, at) + text, order: 1 });
+    splices.push({ start: at, end: at, text, order: 1, ownLine: true });
   }
   return applySplices(src, splices, eol);
 }
@@ -176,13 +184,13 @@ function spliceList(
   parsed: ParsedKubeconfig,
   pair: Pair<unknown, unknown>,
   kind: Kind,
-  edits: ReadonlyArray<Exclude<Edit, { op: 'current' }>>,
+  edits: readonly EntryEdit[],
   layout: Layout,
 ): Splice[] | undefined {
   const value = pair.value;
   const names = parsed.data[kind].map((e) => e.name);
   if (isSeq(value) && value.items.length > 0) {
-    return value.flow ? spliceFlowList(parsed.text, value, names, edits) : spliceBlockList(parsed.text, value, names, edits, layout);
+    return value.flow ? spliceFlowList(parsed.text, value, names, edits) : spliceBlockList(parsed.text, pair, value, names, edits, layout);
   }
   // `clusters:`, `clusters: null` or `clusters: []`: nothing to remove, so only puts
   if ((isSeq(value) && value.flow) || (isScalar(value) && value.value === null)) {
@@ -194,31 +202,33 @@ function spliceList(
 /** Block sequence: each entry is the lines from its `-` to its end. */
 function spliceBlockList(
   src: string,
+  pair: Pair<unknown, unknown>,
   seq: YAMLSeq<unknown>,
   names: string[],
-  edits: ReadonlyArray<Exclude<Edit, { op: 'current' }>>,
+  edits: readonly EntryEdit[],
   layout: Layout,
 ): Splice[] | undefined {
   const token = seq.srcToken;
-  if (token?.type !== 'block-seq') return undefined;
+  const keyEnd = rangeOf(pair.key)?.[1];
+  if (token?.type !== 'block-seq' || keyEnd === undefined) return undefined;
   const spans = seq.items.map((item, i) => itemLines(src, item, token.items[i]?.start ?? []));
   if (!spans.every((s): s is ItemLines => s !== undefined)) return undefined;
 
-  const splices: Splice[] = [];
-  const appended: Entry[] = [];
-  for (const edit of edits) {
-    const at = names.indexOf(edit.op === 'put' ? edit.entry.name : edit.name);
-    const span = spans[at];
-    if (edit.op === 'put' && !span) appended.push(edit.entry);
-    else if (span) {
-      const text = edit.op === 'put' ? renderBlock([edit.entry], span.indent, layout) : '';
-      splices.push({ start: span.start, end: span.end, text, order: 0 });
-    }
-  }
-  const last = spans[spans.length - 1];
-  if (appended.length > 0 && last) {
-    const text = lineBreakBefore(src, last.end) + renderBlock(appended, last.indent, layout);
-    splices.push({ start: last.end, end: last.end, text, order: 0 });
+  const byName = new Map(edits.map((e) => [nameOf(e), e]));
+  const splices = spans.flatMap((span, i): Splice[] => {
+    const edit = byName.get(names[i] ?? '');
+    if (!edit) return [];
+    const text = edit.op === 'put' ? renderBlock([edit.entry], span.indent, layout) : '';
+    return [{ start: span.start, end: span.end, text, order: 0 }];
+  });
+  const appended = puts(edits).filter((e) => !names.includes(e.name));
+  const last = spans[spans.length - 1]!;
+  if (appended.length > 0) {
+    splices.push({ start: last.end, end: last.end, text: renderBlock(appended, last.indent, layout), order: 0, ownLine: true });
+  } else if (names.every((name) => byName.get(name)?.op === 'remove')) {
+    // every entry removed: say "empty list" rather than leave a bare `clusters:` (null)
+    const colon = src.indexOf(':', keyEnd) + 1;
+    splices.push({ start: colon, end: colon, text: ' []', order: 0 });
   }
   return splices;
 }
@@ -237,8 +247,16 @@ function itemLines(src: string, item: unknown, startTokens: ReadonlyArray<{ type
   const range = rangeOf(item);
   if (!dash || !range) return undefined;
   const indent = lineIndent(src, dash.offset);
-  const end = range[2];
+  let end = range[2];
   if (indent === undefined || (end !== src.length && src[end - 1] !== '\n')) return undefined;
+  // The parser counts the blank and comment lines after an entry as part of it. Those no
+  // deeper than its `-` (say, a comment about the next entry) are left where they are.
+  for (;;) {
+    const last = src.lastIndexOf('\n', end - 2) + 1;
+    const line = /^( *)(#.*)?\r?\n?$/.exec(src.slice(last, end));
+    if (last <= dash.offset || !line || (line[2] !== undefined && line[1]!.length > indent.length)) break;
+    end = last;
+  }
   return { start: dash.offset - indent.length, end, indent };
 }
 
@@ -251,11 +269,11 @@ function spliceFlowList(
   src: string,
   seq: YAMLSeq<unknown>,
   names: string[],
-  edits: ReadonlyArray<Exclude<Edit, { op: 'current' }>>,
+  edits: readonly EntryEdit[],
 ): Splice[] | undefined {
   const ranges = seq.items.map(rangeOf);
   if (!ranges.every((r): r is Range => r !== undefined)) return undefined;
-  const byName = new Map(edits.map((e) => [e.op === 'put' ? e.entry.name : e.name, e]));
+  const byName = new Map(edits.map((e) => [nameOf(e), e]));
 
   const parts: string[] = [];
   let previousKept = -1;
@@ -284,16 +302,23 @@ function spliceIntoEmpty(src: string, pair: Pair<unknown, unknown>, entries: Ent
   const at = lineEnd === -1 ? src.length : lineEnd + 1;
   return [
     { start, end, text: '', order: 0 },
-    { start: at, end: at, text: lineBreakBefore(src, at) + renderBlock(entries, keyIndent + seqIndent(layout), layout), order: 0 },
+    { start: at, end: at, text: renderBlock(entries, keyIndent + seqIndent(layout), layout), order: 0, ownLine: true },
   ];
 }
 
+/** Applies non-overlapping splices in order; undefined if two overlap. */
 function applySplices(src: string, splices: Splice[], eol: string): string | undefined {
   const sorted = [...splices].sort((a, b) => a.start - b.start || a.order - b.order);
-  for (let i = 1; i < sorted.length; i++) if (sorted[i]!.start < sorted[i - 1]!.end) return undefined;
-  let out = src;
-  for (const s of sorted.reverse()) out = out.slice(0, s.start) + s.text.replace(/\n/g, eol) + out.slice(s.end);
-  return out;
+  let out = '';
+  let done = 0;
+  for (const s of sorted) {
+    if (s.start < done) return undefined;
+    out += src.slice(done, s.start);
+    if (s.ownLine && out !== '' && !out.endsWith('\n')) out += eol;
+    out += s.text.replace(/\n/g, eol);
+    done = s.end;
+  }
+  return out + src.slice(done);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -314,15 +339,17 @@ function renderScalar(value: string): string {
   return new Document(value, YAML_OPTIONS).toString().trimEnd();
 }
 
+/** The layout of the file's first block list of entries; kubectl's when it has none. */
 function detectLayout(parsed: ParsedKubeconfig): Layout {
   const { text: src, doc } = parsed;
   const top = doc.contents;
   for (const kind of KINDS) {
     const pair = isMap(top) ? findPair(top, kind) : undefined;
     const seq = pair?.value;
-    const dash = isSeq(seq) && seq.srcToken?.type === 'block-seq' ? seq.srcToken.items[0]?.start.find((t) => t.type === 'seq-item-ind') : undefined;
-    const keyStart = rangeOf(pair?.key)?.[0];
-    if (!isSeq(seq) || !dash || keyStart === undefined) continue;
+    if (!pair || !isSeq(seq) || seq.srcToken?.type !== 'block-seq') continue;
+    const dash = seq.srcToken.items[0]?.start.find((t) => t.type === 'seq-item-ind');
+    const keyStart = rangeOf(pair.key)?.[0];
+    if (!dash || keyStart === undefined) continue;
     return { indentSeq: column(src, dash.offset) > column(src, keyStart), indent: nestingStep(src, seq.items[0]) ?? 2 };
   }
   return { indent: 2, indentSeq: false };
@@ -347,12 +374,16 @@ function seqIndent(layout: Layout): string {
   return layout.indentSeq ? ' '.repeat(layout.indent) : '';
 }
 
-function puts(edits: ReadonlyArray<Exclude<Edit, { op: 'current' }>>): Entry[] {
+function puts(edits: readonly EntryEdit[]): Entry[] {
   return edits.flatMap((e) => (e.op === 'put' ? [e.entry] : []));
 }
 
+function nameOf(edit: EntryEdit): string {
+  return edit.op === 'put' ? edit.entry.name : edit.name;
+}
+
 function findPair(map: YAMLMap<unknown, unknown>, key: string): Pair<unknown, unknown> | undefined {
-  return map.items.find((p) => isScalar(p.key) && (p.key as Scalar).value === key);
+  return map.items.find((p) => isScalar(p.key) && p.key.value === key);
 }
 
 function rangeOf(node: unknown): Range | undefined {
@@ -367,18 +398,13 @@ function column(src: string, offset: number): number {
   return offset - lineStart(src, offset);
 }
 
-/** The spaces before offset on its line, or undefined if anything else is there. */
+/** The spaces before offset on its line (after a byte order mark), or undefined if anything else is there. */
 function lineIndent(src: string, offset: number | undefined): string | undefined {
   if (offset === undefined) return undefined;
-  const before = src.slice(lineStart(src, offset), offset);
+  const before = src.slice(lineStart(src, offset), offset).replace(/^\uFEFF/, '');
   return /^ *$/.test(before) ? before : undefined;
 }
 
 function indentLines(text: string, indent: string): string {
   return indent ? text.replace(/^(?=.)/gm, indent) : text;
-}
-
-/** Text inserted at offset must start on a line of its own. */
-function lineBreakBefore(src: string, offset: number): string {
-  return offset > 0 && src[offset - 1] !== '\n' ? '\n' : '';
 }

@@ -103,7 +103,7 @@ export interface EntrySpec {
 }
 
 export interface Plan<R> {
-  /** Edits per file path, in precedence order of the files. */
+  /** Edits per file path; files without edits are absent. */
   edits: Map<string, Edit[]>;
   result: R;
 }
@@ -158,7 +158,7 @@ export function planUpsert(files: readonly FileState[], specs: readonly EntrySpe
   const current = entries.find((e) => e.clusterId === use);
   if (!current) throw new UsageError('only a cluster being added can become the current context');
   if (view.currentContext !== current.name) {
-    // where client-go would look for it first; with one file, that file
+    // change it where kubectl reads it from now; if no file sets one, where new entries go
     const file = files.find((f) => f.data.currentContext !== '')?.path ?? target;
     add(file, { op: 'current', value: current.name });
   }

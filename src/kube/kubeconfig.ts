@@ -1,0 +1,146 @@
+/**
+ * The kubeconfig module: the only code that reads or writes kubeconfig files. Commands
+ * call the functions here; the pure parts live beside it (locate, names, exec-entry, parse,
+ * plan, edit) and the file system edges in files.ts and ../core/lock.ts.
+ *
+ * A write follows kubectl: lock the files to change (`<file>.lock`), read them again under
+ * the lock so a concurrent writer's entries are kept, plan, splice, replace atomically.
+ */
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { acquireLock } from '../core/lock';
+import type { Lock } from '../core/lock';
+import { AnkraError, Exit } from '../errors';
+import { applyEdits } from './edit';
+import { fsReason, loadFile, writeFileAtomic } from './files';
+import type { LoadedFile } from './files';
+import type { KubeconfigLocation } from './locate';
+import { parseKubeconfig } from './parse';
+import { ankraContexts, mergeFiles, planRemove, planUpsert } from './plan';
+import type { AnkraContext, EntrySpec, FileState, Plan, RemoveMatch, RemoveResult, UpsertResult } from './plan';
+
+export { resolveKubeconfig } from './locate';
+export type { KubeconfigLocation, LocateInput } from './locate';
+export { clusterSlug, entryName } from './names';
+export type { TakenNames } from './names';
+export { buildExecEntry, parseAnkraExec, EXEC_API_VERSION, INSTALL_HINT } from './exec-entry';
+export type { ExecConfig, ExecSpec } from './exec-entry';
+export type { AnkraContext, EntrySpec, RemoveMatch, RemoveResult, UpsertedEntry, UpsertResult } from './plan';
+
+export interface Written {
+  /** The files that were replaced or created, as named in the location. */
+  written: string[];
+}
+
+/** The Ankra contexts kubectl sees (merged over every file), in kubectl's order. */
+export async function listAnkraContexts(loc: KubeconfigLocation): Promise<AnkraContext[]> {
+  const files = await loadAll(loc);
+  return ankraContexts(mergeFiles(files.map(stateOf)));
+}
+
+export interface WriteOptions {
+  /** How long to wait for a lock held by kubectl or another ankra; default 10 s. */
+  lockTimeoutMs?: number;
+}
+
+export interface UpsertOptions extends WriteOptions {
+  /** The cluster id (one of the specs) whose context becomes current-context. */
+  use?: string;
+}
+
+/**
+ * Adds or refreshes the cluster, user and context entries of each cluster. An existing
+ * Ankra context for the same cluster id (also one written by Ankra's Go CLI) is replaced
+ * in place under its own name; entries that already match are left alone.
+ */
+export async function upsertAnkraEntries(
+  loc: KubeconfigLocation,
+  specs: readonly EntrySpec[],
+  opts: UpsertOptions = {},
+): Promise<UpsertResult & Written> {
+  return mutate(loc, (files) => planUpsert(files, specs, opts.use), opts);
+}
+
+/** Removes matching Ankra entries from every file that defines them; see planRemove. */
+export async function removeAnkraEntries(loc: KubeconfigLocation, match: RemoveMatch, opts: WriteOptions = {}): Promise<RemoveResult & Written> {
+  return mutate(loc, (files) => planRemove(files, match), opts);
+}
+
+/** A kubeconfig holding only these entries, for `--print`; `use` as in upsertAnkraEntries. */
+export function renderStandaloneKubeconfig(specs: readonly EntrySpec[], opts: { use?: string } = {}): string {
+  const empty = parseKubeconfig('<standalone>', '');
+  const { edits } = planUpsert([{ path: empty.file, exists: false, data: empty.data }], specs, opts.use);
+  return applyEdits(empty, edits.get(empty.file) ?? []).text;
+}
+
+async function mutate<R>(loc: KubeconfigLocation, plan: (files: FileState[]) => Plan<R>, opts: WriteOptions): Promise<R & Written> {
+  // The plan made before locking only says which files to lock; the one that counts is
+  // made again under the lock. Should it need a file we did not lock (another writer
+  // created one meanwhile), start over.
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const draft = plan((await loadAll(loc)).map(stateOf));
+    const targets = [...draft.edits.keys()];
+    if (targets.length === 0) return { ...draft.result, written: [] };
+    // the lock sits beside the file, so a new file's directory must exist first
+    await Promise.all(targets.map((file) => mkdir(dirname(file), { recursive: true, mode: 0o700 })));
+    const done = await withKubeconfigLocks(targets, opts.lockTimeoutMs ?? 10_000, () => writePlanned(loc, plan, targets));
+    if (done) return done;
+  }
+  throw new AnkraError('the kubeconfig files kept changing while ankra was editing them', Exit.FAILURE, {
+    hint: 'run the command again',
+  });
+}
+
+async function writePlanned<R>(loc: KubeconfigLocation, plan: (files: FileState[]) => Plan<R>, locked: string[]): Promise<(R & Written) | undefined> {
+  const files = await loadAll(loc);
+  const { edits, result } = plan(files.map(stateOf));
+  if (![...edits.keys()].every((file) => locked.includes(file))) return undefined;
+  // render every file before writing any, so a file we cannot edit stops us early
+  const changes = files.flatMap((file) => {
+    const fileEdits = edits.get(file.path);
+    return fileEdits ? [{ file, text: applyEdits(file.parsed, fileEdits).text }] : [];
+  });
+  const written: string[] = [];
+  for (const { file, text } of changes) {
+    if (file.exists && text === file.parsed.text) continue;
+    await writeFileAtomic(file, text);
+    written.push(file.path);
+  }
+  return { ...result, written };
+}
+
+/**
+ * kubectl's lock on each file (`<file>.lock`, created exclusively; see src/core/lock.ts
+ * for stale locks), taken in sorted order as client-go does, so that two writers can never
+ * each hold a lock the other waits for.
+ */
+async function withKubeconfigLocks<T>(files: readonly string[], timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+  const locks: Lock[] = [];
+  try {
+    for (const file of [...files].sort()) locks.push(await lockKubeconfig(file, timeoutMs));
+    return await fn();
+  } finally {
+    for (const lock of locks.reverse()) lock.release();
+  }
+}
+
+async function lockKubeconfig(file: string, timeoutMs: number): Promise<Lock> {
+  try {
+    // kubectl's own lock files are empty: only their age (60 s) tells they are left over
+    return await acquireLock(`${file}.lock`, { what: `kubeconfig ${file}`, timeoutMs, staleMs: 60_000 });
+  } catch (err) {
+    if (err instanceof AnkraError) throw err;
+    throw new AnkraError(`cannot create the kubeconfig lock ${file}.lock: ${fsReason(err)}`, Exit.FAILURE, {
+      hint: 'check that you may write to that directory, or pass --kubeconfig with a file you own',
+      cause: err,
+    });
+  }
+}
+
+function loadAll(loc: KubeconfigLocation): Promise<LoadedFile[]> {
+  return Promise.all(loc.files.map(loadFile));
+}
+
+function stateOf(file: LoadedFile): FileState {
+  return { path: file.path, exists: file.exists, data: file.parsed.data };
+}
