@@ -5,7 +5,7 @@
  * another login never sees someone else's token. Node built-ins only: this is the hot path.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/fsutil';
 
@@ -38,6 +38,7 @@ export function cacheKey(p: CacheKeyParts): string {
 
 export const cacheFile = (dir: string, key: string) => join(dir, `${key}.json`);
 export const lockFile = (dir: string, key: string) => join(dir, `${key}.lock`);
+export const servedFile = (dir: string, key: string) => join(dir, `${key}.served`);
 
 function parse(text: string): CachedToken | undefined {
   let v: unknown;
@@ -77,6 +78,47 @@ export function isFresh(entry: CachedToken, nowMs: number): boolean {
 
 export function writeCached(dir: string, key: string, entry: CachedToken): void {
   writeFileAtomic(cacheFile(dir, key), `${JSON.stringify(entry)}\n`);
+  try {
+    unlinkSync(servedFile(dir, key));
+  } catch {
+    // none recorded
+  }
+}
+
+/*
+ * Which processes a cached token was handed to. kubectl (client-go) runs the plugin once
+ * per process and keeps the credential until it expires; it runs it again only when the
+ * server answered 401. So a second request for the same token from the same parent process
+ * means the token was rejected (say, the grant was revoked): the plugin must not serve it
+ * again but ask Ankra, which then explains what happened. One line per (token, process),
+ * appended; reset when a new token is cached.
+ */
+const servedLine = (entry: CachedToken, ppid: number) => `${entry.issued_at} ${ppid}`;
+
+export function alreadyServed(dir: string, key: string, entry: CachedToken, ppid: number): boolean {
+  try {
+    return readFileSync(servedFile(dir, key), 'utf8').split('\n').includes(servedLine(entry, ppid));
+  } catch {
+    return false;
+  }
+}
+
+export function recordServed(dir: string, key: string, entry: CachedToken, ppid: number): void {
+  try {
+    appendFileSync(servedFile(dir, key), `${servedLine(entry, ppid)}\n`, { mode: 0o600 });
+  } catch {
+    // Only a hint for later: never worth failing kubectl over.
+  }
+}
+
+export function forgetCached(dir: string, key: string): void {
+  for (const f of [cacheFile(dir, key), servedFile(dir, key)]) {
+    try {
+      unlinkSync(f);
+    } catch {
+      // already gone
+    }
+  }
 }
 
 /** Remove cached tokens (all, or those of one server). Returns how many. */
@@ -105,6 +147,11 @@ export function clearCache(dir: string, baseUrl?: string): number {
       n++;
     } catch {
       // already gone
+    }
+    try {
+      unlinkSync(servedFile(dir, name.slice(0, -'.json'.length)));
+    } catch {
+      // none recorded
     }
   }
   return n;

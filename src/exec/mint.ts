@@ -6,32 +6,36 @@
  * command; stdout stays empty.
  */
 import type { AnkraApi } from '../api/ankra';
-import { looksLikeId, type Grant } from '../api/types';
-import { cacheKey, isFresh, lockFile, readCached, writeCached, type CachedToken } from '../cache/token-cache';
+import { looksLikeId, type Grant, type K8sToken } from '../api/types';
+import { cacheKey, forgetCached, isFresh, lockFile, readCached, recordServed, writeCached, type CachedToken } from '../cache/token-cache';
 import { Context } from '../context';
 import { withLock } from '../core/lock';
-import { Exit, UsageError, exitCodeOf, messageOf } from '../errors';
+import { AuthError, Exit, NotFoundError, PermissionError, UsageError, exitCodeOf, messageOf } from '../errors';
 import { execApiVersion, execCredential, parseKubeTokenArgs, type KubeTokenArgs } from '../fastpath/kube-token';
 import { writeStderr, writeStdout } from '../ui/stdio';
 
-export async function mintForExec(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+/**
+ * `rejected`: the issued_at of a cached token this kubectl process was already given and
+ * now asks for again, i.e. the API server refused it; it must not be served again.
+ */
+export async function mintForExec(argv: string[], env: NodeJS.ProcessEnv, rejected?: string): Promise<number> {
   const args = parseKubeTokenArgs(argv);
   if (!args) {
     // Flags only commander can explain (or --help): the full CLI answers.
     const { main } = await import('../cli');
     return main(argv, env);
   }
-  return mintWithArgs(args, env);
+  return mintWithArgs(args, env, rejected);
 }
 
-export async function mintWithArgs(args: KubeTokenArgs, env: NodeJS.ProcessEnv): Promise<number> {
+export async function mintWithArgs(args: KubeTokenArgs, env: NodeJS.ProcessEnv, rejected?: string): Promise<number> {
   const ctx = new Context(
     { baseUrl: args.baseUrl, org: args.org, token: args.token, caFile: args.caFile, output: 'json', debug: args.debug, color: false },
     env,
   );
   try {
     if (!args.cluster) throw new UsageError('--cluster is required', { hint: 'this command is run by kubectl; see `ankra cluster kubeconfig add`' });
-    return await mint(ctx, args.cluster, env);
+    return await mint(ctx, args.cluster, env, rejected);
   } catch (err) {
     writeStderr(`ankra: ${messageOf(err)}\n`);
     if (args.debug && err instanceof Error && err.stack) writeStderr(`${err.stack}\n`);
@@ -41,7 +45,7 @@ export async function mintWithArgs(args: KubeTokenArgs, env: NodeJS.ProcessEnv):
   }
 }
 
-async function mint(ctx: Context, cluster: string, env: NodeJS.ProcessEnv): Promise<number> {
+async function mint(ctx: Context, cluster: string, env: NodeJS.ProcessEnv, rejected: string | undefined): Promise<number> {
   const creds = ctx.requireCredentials();
   const { target } = ctx;
   const key = cacheKey({ baseUrl: target.baseUrl, org: target.org, cluster, identity: creds.source.identity });
@@ -50,21 +54,34 @@ async function mint(ctx: Context, cluster: string, env: NodeJS.ProcessEnv): Prom
 
   return withLock(lockFile(dir, key), { what: 'the token cache', timeoutMs: 60_000, staleMs: 60_000 }, async () => {
     const again = readCached(dir, key);
-    if (again && isFresh(again, Date.now())) {
+    if (again && isFresh(again, Date.now()) && again.issued_at !== rejected) {
       ctx.debug('token cache filled by another process while waiting');
+      recordServed(dir, key, again, process.ppid);
       writeStdout(execCredential(again.token, again.expires_at, apiVersion));
       return 0;
     }
+    if (rejected) ctx.debug('the cached token was rejected by the cluster: asking Ankra for a new one');
     const clusterId = looksLikeId(cluster) ? cluster : (await ctx.cluster(cluster)).id;
     const api = await ctx.api();
     const issued = new Date().toISOString();
-    const [minted, grant] = await Promise.all([api.mintToken(clusterId, { cluster }), ownGrant(api, clusterId, creds.email())]);
+    let minted: K8sToken;
+    let grant: Grant | undefined;
+    try {
+      [minted, grant] = await Promise.all([api.mintToken(clusterId, { cluster }), ownGrant(api, clusterId, creds.email())]);
+    } catch (err) {
+      // A token Ankra will not renew is dead: never serve it from the cache again.
+      if (err instanceof AuthError || err instanceof PermissionError || err instanceof NotFoundError) forgetCached(dir, key);
+      throw err;
+    }
     const problem = grant ? grantProblem(grant, cluster) : undefined;
-    if (problem) writeStderr(`ankra: ${problem}\n`);
-    else {
+    if (problem) {
+      writeStderr(`ankra: ${problem}\n`);
+      forgetCached(dir, key);
+    } else {
       const entry: CachedToken = { v: 1, token: minted.token, expires_at: minted.expires_at, issued_at: issued, base_url: target.baseUrl };
       try {
         writeCached(dir, key, entry);
+        recordServed(dir, key, entry, process.ppid);
       } catch (err) {
         ctx.debug(`cannot write the token cache: ${messageOf(err)}`);
       }

@@ -5,7 +5,7 @@
  */
 import { resolvePaths } from '../core/paths';
 import { resolve, type GlobalFlags } from '../auth/source';
-import { cacheKey, isFresh, readCached, type CachedToken } from '../cache/token-cache';
+import { alreadyServed, cacheKey, isFresh, readCached, recordServed, type CachedToken } from '../cache/token-cache';
 import { writeStderr, writeStdout } from '../ui/stdio';
 
 export interface KubeTokenArgs extends GlobalFlags {
@@ -67,27 +67,32 @@ export function execCredential(token: string, expiresAt: string, apiVersion: Exe
 
 export async function kubeToken(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const args = parseKubeTokenArgs(argv);
+  let rejected: string | undefined;
   if (args?.cluster) {
     const hit = tryCache(args, env);
-    if (hit) {
-      if (args.debug) writeStderr(`debug: token cache hit (expires ${hit.expires_at})\n`);
-      writeStdout(execCredential(hit.token, hit.expires_at, execApiVersion(env)));
+    if (hit?.rejected) rejected = hit.entry.issued_at;
+    else if (hit) {
+      if (args.debug) writeStderr(`debug: token cache hit (expires ${hit.entry.expires_at})\n`);
+      writeStdout(execCredential(hit.entry.token, hit.entry.expires_at, execApiVersion(env)));
       return 0;
     }
   }
-  // A miss, or arguments only the full CLI can explain.
+  // A miss, a token this kubectl already had rejected, or arguments only the full CLI can explain.
   const { mintForExec } = await import('../exec/mint');
-  return mintForExec(argv, env);
+  return mintForExec(argv, env, rejected);
 }
 
-function tryCache(args: KubeTokenArgs & { cluster?: string }, env: NodeJS.ProcessEnv): CachedToken | undefined {
+function tryCache(args: KubeTokenArgs, env: NodeJS.ProcessEnv): { entry: CachedToken; rejected: boolean } | undefined {
   try {
     const paths = resolvePaths(env);
     const { target, source } = resolve(args, env, paths);
     if (!source || !args.cluster) return undefined;
     const key = cacheKey({ baseUrl: target.baseUrl, org: target.org, cluster: args.cluster, identity: source.identity });
     const entry = readCached(paths.tokenDir, key);
-    return entry && isFresh(entry, Date.now()) ? entry : undefined;
+    if (!entry || !isFresh(entry, Date.now())) return undefined;
+    if (alreadyServed(paths.tokenDir, key, entry, process.ppid)) return { entry, rejected: true };
+    recordServed(paths.tokenDir, key, entry, process.ppid);
+    return { entry, rejected: false };
   } catch {
     return undefined; // e.g. a bad --base-url: the slow path reports it properly
   }
