@@ -166,6 +166,56 @@ export function buildProgram(env: NodeJS.ProcessEnv, run: (cmd: Command, fn: (ct
     'ankra cluster access members --cluster staging',
   );
 
+  const kubeconfig = cluster.command('kubeconfig').description('kubectl contexts that reach clusters through Ankra');
+  const kubeconfigOpt = () => new Option('--kubeconfig <path>', 'the kubeconfig file (default: KUBECONFIG, else ~/.kube/config)');
+  example(
+    kubeconfig
+      .command('add')
+      .description('add a kubectl context for a cluster (or --all you can reach); kubectl then gets tokens from ankra')
+      .argument('[cluster]', 'cluster name or id (default: ANKRA_CLUSTER, or `ankra cluster select`)')
+      .option('--all', 'add every cluster you have a grant on')
+      .option('--use', 'make it the current context')
+      .option('--namespace <namespace>', "the context's default namespace", parseNamespace)
+      .option('--print', 'print a standalone kubeconfig instead of editing a file')
+      .addOption(kubeconfigOpt())
+      .option('--exec-command <command>', 'what kubectl should run (default: ankra, or this binary\'s path)')
+      .action((name: string | undefined, o: Opts, cmd: Command) =>
+        run(cmd, async (ctx) =>
+          (await import('./commands/kubeconfig/add')).run(ctx, {
+            cluster: name,
+            all: o.all === true,
+            use: o.use === true,
+            namespace: o.namespace as string | undefined,
+            print: o.print === true,
+            kubeconfig: o.kubeconfig as string | undefined,
+            execCommand: o.execCommand as string | undefined,
+          }),
+        ),
+      ),
+    'ankra cluster kubeconfig add staging --namespace team-a --use && kubectl get pods',
+    'ankra cluster kubeconfig add --all',
+  );
+  example(
+    kubeconfig
+      .command('remove')
+      .description('remove Ankra contexts (also those written by the Go CLI)')
+      .argument('[cluster]', 'cluster name, id or context name')
+      .option('--all', 'remove every Ankra context')
+      .addOption(kubeconfigOpt())
+      .action((name: string | undefined, o: Opts, cmd: Command) =>
+        run(cmd, async (ctx) => (await import('./commands/kubeconfig/remove')).run(ctx, { cluster: name, all: o.all === true, kubeconfig: o.kubeconfig as string | undefined })),
+      ),
+    'ankra cluster kubeconfig remove staging',
+  );
+  example(
+    kubeconfig
+      .command('list')
+      .description('list the Ankra contexts in your kubeconfig')
+      .addOption(kubeconfigOpt())
+      .action((o: Opts, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/kubeconfig/list')).run(ctx, { kubeconfig: o.kubeconfig as string | undefined }))),
+    'ankra cluster kubeconfig list',
+  );
+
   example(
     cluster
       .command('kube-token')

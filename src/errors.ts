@@ -69,6 +69,9 @@ export class AuthError extends AnkraError {
   }
 }
 
+/** The caller has no grant on the cluster (exit 6, like other authentication failures). */
+export class NoGrantError extends AuthError {}
+
 /** Platform RBAC said no (e.g. not an organisation admin). */
 export class PermissionError extends AnkraError {
   constructor(message: string, opts?: ErrorOptions) {

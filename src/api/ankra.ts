@@ -19,7 +19,7 @@ import {
   type OidcDiscovery,
   type Organisation,
 } from './types';
-import { AnkraError, ApiError, AuthError, NotFoundError, PermissionError, UsageError, oneLine } from '../errors';
+import { AnkraError, ApiError, AuthError, NoGrantError, NotFoundError, PermissionError, UsageError, oneLine } from '../errors';
 
 /** Supplies the bearer token; implemented by `auth/credentials.ts`. */
 export interface BearerSource {
@@ -195,8 +195,8 @@ export class AnkraApi {
         });
       case 403:
         if (detail === DETAIL.noAccess) {
-          const who = this.auth?.email?.() ?? 'YOUR_EMAIL';
-          return new AuthError(`you have no access grant on cluster ${cluster ?? ''}`.trimEnd(), {
+          const who = this.auth?.email?.() ?? '<your-email>';
+          return new NoGrantError(`you have no access grant on cluster ${cluster ?? ''} (none yet, or it was revoked)`.replace('  ', ' '), {
             hint: `ask an organisation admin to run \`ankra cluster access grant ${who} --cluster ${cluster ?? 'CLUSTER'} --role view\``,
           });
         }

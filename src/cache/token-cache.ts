@@ -39,6 +39,39 @@ export function cacheKey(p: CacheKeyParts): string {
 export const cacheFile = (dir: string, key: string) => join(dir, `${key}.json`);
 export const lockFile = (dir: string, key: string) => join(dir, `${key}.lock`);
 export const servedFile = (dir: string, key: string) => join(dir, `${key}.served`);
+export const errorFile = (dir: string, key: string) => join(dir, `${key}.error`);
+
+/**
+ * A failure that will not change in seconds (no grant, no such cluster, gateway off),
+ * remembered briefly: kubectl retries a failing plugin up to ten times per command, and
+ * each retry would otherwise cost an API call (and rate-limit budget) for the same answer.
+ */
+export interface CachedError {
+  v: 1;
+  message: string;
+  exit_code: number;
+  /** epoch ms */
+  until: number;
+}
+
+export const ERROR_TTL_MS = 5_000;
+
+export function readCachedError(dir: string, key: string, nowMs: number): CachedError | undefined {
+  try {
+    const e = JSON.parse(readFileSync(errorFile(dir, key), 'utf8')) as Partial<CachedError>;
+    if (e.v === 1 && typeof e.message === 'string' && typeof e.exit_code === 'number' && typeof e.until === 'number' && e.until > nowMs) {
+      return e as CachedError;
+    }
+  } catch {
+    // none, or unreadable
+  }
+  return undefined;
+}
+
+export function writeCachedError(dir: string, key: string, message: string, exitCode: number, nowMs: number): void {
+  const e: CachedError = { v: 1, message, exit_code: exitCode, until: nowMs + ERROR_TTL_MS };
+  writeFileAtomic(errorFile(dir, key), `${JSON.stringify(e)}\n`);
+}
 
 function parse(text: string): CachedToken | undefined {
   let v: unknown;
@@ -78,11 +111,7 @@ export function isFresh(entry: CachedToken, nowMs: number): boolean {
 
 export function writeCached(dir: string, key: string, entry: CachedToken): void {
   writeFileAtomic(cacheFile(dir, key), `${JSON.stringify(entry)}\n`);
-  try {
-    unlinkSync(servedFile(dir, key));
-  } catch {
-    // none recorded
-  }
+  unlinkQuietly(servedFile(dir, key), errorFile(dir, key));
 }
 
 /*
@@ -111,14 +140,19 @@ export function recordServed(dir: string, key: string, entry: CachedToken, ppid:
   }
 }
 
-export function forgetCached(dir: string, key: string): void {
-  for (const f of [cacheFile(dir, key), servedFile(dir, key)]) {
+function unlinkQuietly(...paths: string[]): void {
+  for (const p of paths) {
     try {
-      unlinkSync(f);
+      unlinkSync(p);
     } catch {
       // already gone
     }
   }
+}
+
+/** Drop everything cached for a key: the token, who it was served to, a remembered failure. */
+export function forgetCached(dir: string, key: string): void {
+  unlinkQuietly(cacheFile(dir, key), servedFile(dir, key), errorFile(dir, key));
 }
 
 /** Remove cached tokens (all, or those of one server). Returns how many. */
@@ -132,27 +166,18 @@ export function clearCache(dir: string, baseUrl?: string): number {
   let n = 0;
   for (const name of names) {
     if (!name.endsWith('.json')) continue;
-    const path = join(dir, name);
+    const key = name.slice(0, -'.json'.length);
     if (baseUrl !== undefined) {
       let owner: unknown;
       try {
-        owner = (JSON.parse(readFileSync(path, 'utf8')) as { base_url?: unknown }).base_url;
+        owner = (JSON.parse(readFileSync(join(dir, name), 'utf8')) as { base_url?: unknown }).base_url;
       } catch {
         owner = undefined; // unreadable: clear it too
       }
       if (owner !== undefined && owner !== baseUrl) continue;
     }
-    try {
-      unlinkSync(path);
-      n++;
-    } catch {
-      // already gone
-    }
-    try {
-      unlinkSync(servedFile(dir, name.slice(0, -'.json'.length)));
-    } catch {
-      // none recorded
-    }
+    forgetCached(dir, key);
+    n++;
   }
   return n;
 }

@@ -7,10 +7,10 @@
  */
 import type { AnkraApi } from '../api/ankra';
 import { looksLikeId, type Grant, type K8sToken } from '../api/types';
-import { cacheKey, forgetCached, isFresh, lockFile, readCached, recordServed, writeCached, type CachedToken } from '../cache/token-cache';
+import { cacheKey, forgetCached, isFresh, lockFile, readCached, recordServed, writeCached, writeCachedError, type CachedToken } from '../cache/token-cache';
 import { Context } from '../context';
 import { withLock } from '../core/lock';
-import { AuthError, Exit, NotFoundError, PermissionError, UsageError, exitCodeOf, messageOf } from '../errors';
+import { ApiError, Exit, NoGrantError, NotFoundError, UsageError, exitCodeOf, messageOf } from '../errors';
 import { execApiVersion, execCredential, parseKubeTokenArgs, type KubeTokenArgs } from '../fastpath/kube-token';
 import { writeStderr, writeStdout } from '../ui/stdio';
 
@@ -69,8 +69,12 @@ async function mint(ctx: Context, cluster: string, env: NodeJS.ProcessEnv, rejec
     try {
       [minted, grant] = await Promise.all([api.mintToken(clusterId, { cluster }), ownGrant(api, clusterId, creds.email())]);
     } catch (err) {
-      // A token Ankra will not renew is dead: never serve it from the cache again.
-      if (err instanceof AuthError || err instanceof PermissionError || err instanceof NotFoundError) forgetCached(dir, key);
+      if (lasting(err)) {
+        // Ankra will not give this caller a token for this cluster: the cached one (if any)
+        // is dead, and kubectl's retries over the next seconds get the same answer locally.
+        forgetCached(dir, key);
+        writeCachedError(dir, key, messageOf(err), exitCodeOf(err), Date.now());
+      }
       throw err;
     }
     const problem = grant ? grantProblem(grant, cluster) : undefined;
@@ -89,6 +93,12 @@ async function mint(ctx: Context, cluster: string, env: NodeJS.ProcessEnv, rejec
     writeStdout(execCredential(minted.token, minted.expires_at, apiVersion));
     return 0;
   });
+}
+
+/** No grant, no such cluster, Cluster Access off or a sandbox: not going to change in seconds. */
+function lasting(err: unknown): boolean {
+  if (err instanceof NotFoundError || err instanceof NoGrantError) return true;
+  return err instanceof ApiError && (err.status === 404 || err.status === 409);
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { resolvePaths } from '../core/paths';
 import { resolve, type GlobalFlags } from '../auth/source';
-import { alreadyServed, cacheKey, isFresh, readCached, recordServed, type CachedToken } from '../cache/token-cache';
+import { alreadyServed, cacheKey, isFresh, readCached, readCachedError, recordServed, type CachedError, type CachedToken } from '../cache/token-cache';
 import { writeStderr, writeStdout } from '../ui/stdio';
 
 export interface KubeTokenArgs extends GlobalFlags {
@@ -69,30 +69,41 @@ export async function kubeToken(argv: string[], env: NodeJS.ProcessEnv): Promise
   const args = parseKubeTokenArgs(argv);
   let rejected: string | undefined;
   if (args?.cluster) {
-    const hit = tryCache(args, env);
-    if (hit?.rejected) rejected = hit.entry.issued_at;
-    else if (hit) {
-      if (args.debug) writeStderr(`debug: token cache hit (expires ${hit.entry.expires_at})\n`);
-      writeStdout(execCredential(hit.entry.token, hit.entry.expires_at, execApiVersion(env)));
+    const found = lookup(args, env);
+    if (found?.kind === 'token') {
+      if (args.debug) writeStderr(`debug: token cache hit (expires ${found.entry.expires_at})\n`);
+      writeStdout(execCredential(found.entry.token, found.entry.expires_at, execApiVersion(env)));
       return 0;
     }
+    if (found?.kind === 'error') {
+      writeStderr(`ankra: ${found.error.message}\n`);
+      return found.error.exit_code;
+    }
+    if (found?.kind === 'rejected') rejected = found.entry.issued_at;
   }
   // A miss, a token this kubectl already had rejected, or arguments only the full CLI can explain.
   const { mintForExec } = await import('../exec/mint');
   return mintForExec(argv, env, rejected);
 }
 
-function tryCache(args: KubeTokenArgs, env: NodeJS.ProcessEnv): { entry: CachedToken; rejected: boolean } | undefined {
+type Found = { kind: 'token' | 'rejected'; entry: CachedToken } | { kind: 'error'; error: CachedError };
+
+function lookup(args: KubeTokenArgs, env: NodeJS.ProcessEnv): Found | undefined {
   try {
     const paths = resolvePaths(env);
     const { target, source } = resolve(args, env, paths);
     if (!source || !args.cluster) return undefined;
+    const dir = paths.tokenDir;
     const key = cacheKey({ baseUrl: target.baseUrl, org: target.org, cluster: args.cluster, identity: source.identity });
-    const entry = readCached(paths.tokenDir, key);
-    if (!entry || !isFresh(entry, Date.now())) return undefined;
-    if (alreadyServed(paths.tokenDir, key, entry, process.ppid)) return { entry, rejected: true };
-    recordServed(paths.tokenDir, key, entry, process.ppid);
-    return { entry, rejected: false };
+    const now = Date.now();
+    const entry = readCached(dir, key);
+    if (entry && isFresh(entry, now)) {
+      if (alreadyServed(dir, key, entry, process.ppid)) return { kind: 'rejected', entry };
+      recordServed(dir, key, entry, process.ppid);
+      return { kind: 'token', entry };
+    }
+    const error = readCachedError(dir, key, now);
+    return error ? { kind: 'error', error } : undefined;
   } catch {
     return undefined; // e.g. a bad --base-url: the slow path reports it properly
   }

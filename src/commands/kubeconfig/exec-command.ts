@@ -1,0 +1,36 @@
+/**
+ * What the kubeconfig's exec entry should run: plain `ankra` when `ankra` on PATH is this
+ * very program (so the entry survives upgrades and moves), else this program's absolute
+ * path, so kubectl never runs some other ankra.
+ */
+import { accessSync, constants, realpathSync } from 'node:fs';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+
+function realpath(p: string): string | undefined {
+  try {
+    return realpathSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+export function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (!dir || !isAbsolute(dir)) continue;
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+export function execCommand(env: NodeJS.ProcessEnv, self: string | undefined = process.argv[1]): string {
+  const me = self ? realpath(resolve(self)) : undefined;
+  const onPath = findOnPath('ankra', env);
+  if (me && onPath && realpath(onPath) === me) return 'ankra';
+  return me ?? 'ankra';
+}
