@@ -117,7 +117,7 @@ export function writeCached(dir: string, key: string, entry: CachedToken): void 
 /*
  * Which processes a cached token was handed to. kubectl (client-go) runs the plugin once
  * per process and keeps the credential until it expires; it runs it again only when the
- * server answered 401. So a second request for the same token from the same parent process
+ * server answered 401 (client-go sets KUBERNETES_EXEC_INFO; only such calls are tracked). So a second request for the same token from the same parent process
  * means the token was rejected (say, the grant was revoked): the plugin must not serve it
  * again but ask Ankra, which then explains what happened. One line per (token, process),
  * appended; reset when a new token is cached.

@@ -56,7 +56,7 @@ async function mint(ctx: Context, cluster: string, env: NodeJS.ProcessEnv, rejec
     const again = readCached(dir, key);
     if (again && isFresh(again, Date.now()) && again.issued_at !== rejected) {
       ctx.debug('token cache filled by another process while waiting');
-      recordServed(dir, key, again, process.ppid);
+      if (env.KUBERNETES_EXEC_INFO) recordServed(dir, key, again, process.ppid);
       writeStdout(execCredential(again.token, again.expires_at, apiVersion));
       return 0;
     }
@@ -85,7 +85,7 @@ async function mint(ctx: Context, cluster: string, env: NodeJS.ProcessEnv, rejec
       const entry: CachedToken = { v: 1, token: minted.token, expires_at: minted.expires_at, issued_at: issued, base_url: target.baseUrl };
       try {
         writeCached(dir, key, entry);
-        recordServed(dir, key, entry, process.ppid);
+        if (env.KUBERNETES_EXEC_INFO) recordServed(dir, key, entry, process.ppid);
       } catch (err) {
         ctx.debug(`cannot write the token cache: ${messageOf(err)}`);
       }

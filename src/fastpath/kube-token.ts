@@ -98,8 +98,12 @@ function lookup(args: KubeTokenArgs, env: NodeJS.ProcessEnv): Found | undefined 
     const now = Date.now();
     const entry = readCached(dir, key);
     if (entry && isFresh(entry, now)) {
-      if (alreadyServed(dir, key, entry, process.ppid)) return { kind: 'rejected', entry };
-      recordServed(dir, key, entry, process.ppid);
+      // Only client-go (kubectl, k9s, …) re-runs the plugin after a 401, and it always sets
+      // KUBERNETES_EXEC_INFO; a person or script running the command twice must not count.
+      if (env.KUBERNETES_EXEC_INFO) {
+        if (alreadyServed(dir, key, entry, process.ppid)) return { kind: 'rejected', entry };
+        recordServed(dir, key, entry, process.ppid);
+      }
       return { kind: 'token', entry };
     }
     const error = readCachedError(dir, key, now);
