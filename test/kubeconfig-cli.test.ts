@@ -1,0 +1,183 @@
+// `ankra cluster kubeconfig add|remove|list` end to end: the built binary editing real files
+// (the library's own tests cover the editing rules in depth). 20 concurrent adds, --all,
+// the cross-organisation name clash, KUBECONFIG lists, --print, invalid files left alone,
+// and add-then-remove restoring a commented kubectl file byte for byte.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { ROOT, ankra, sandbox, type RunResult, type Sandbox } from './helpers/cli';
+import { EMAIL, IDS, startEmulator, type InProcessEmulator } from './helpers/emulator';
+import { SKIP_KUBECTL, kubectl } from './helpers/kubectl';
+import defaultSeed from '../fixtures/seed.json' with { type: 'json' };
+
+let emu: InProcessEmulator;
+const boxes: Sandbox[] = [];
+const S = IDS.clusters.staging;
+
+/** The default world plus 20 more clusters in acme, for the concurrency test. */
+function seedWith20(): typeof defaultSeed {
+  const seed = structuredClone(defaultSeed);
+  const acme = seed.organisations.find((o) => o.slug === 'acme');
+  const template = acme?.clusters[0];
+  if (!acme || !template) throw new Error('default seed changed');
+  for (let i = 1; i <= 20; i++) {
+    acme.clusters.push({ ...structuredClone(template), id: `c1000000-0000-4000-8000-${String(i).padStart(12, '0')}`, name: `fleet-${i}` });
+  }
+  return seed;
+}
+
+function box(who: keyof typeof EMAIL, extra: NodeJS.ProcessEnv = {}): Sandbox {
+  const b = sandbox({ ANKRA_BASE_URL: emu.baseUrl, ANKRA_CA_FILE: emu.caFile, ANKRA_API_TOKEN: emu.tokens[EMAIL[who]], ...extra });
+  boxes.push(b);
+  return b;
+}
+
+const run = (b: Sandbox, args: string[], env: NodeJS.ProcessEnv = {}) => ankra(args, { env: { ...b.env, ...env } });
+
+function ok(r: RunResult): RunResult {
+  expect(r.code, r.stderr).toBe(0);
+  return r;
+}
+
+beforeAll(async () => {
+  emu = await startEmulator({ reconcileDelayMs: 0, seed: seedWith20() as never });
+  for (const [email, cluster, org] of [
+    [EMAIL.bob, S, undefined],
+    [EMAIL.bob, IDS.clusters.prodEu, undefined],
+    [EMAIL.bob, IDS.clusters.globexStaging, IDS.orgs.globex],
+  ] as const) {
+    const token = emu.tokens[org ? EMAIL.globexAdmin : EMAIL.admin];
+    const res = await emu.api('POST', `/api/v1/clusters/${cluster}/access/grants`, { token, org, body: { user_email: email, scope: 'cluster', role: 'view' } });
+    expect(res.status).toBe(201);
+  }
+});
+afterAll(async () => {
+  await emu.stop();
+  for (const b of boxes) b.cleanup();
+});
+
+describe('ankra cluster kubeconfig', () => {
+  it('20 concurrent adds of different clusters leave all 20', async () => {
+    const b = box('alice');
+    const runs = await Promise.all(Array.from({ length: 20 }, (_, i) => run(b, ['cluster', 'kubeconfig', 'add', `fleet-${i + 1}`])));
+    for (const r of runs) ok(r);
+    const list = JSON.parse(ok(await run(b, ['cluster', 'kubeconfig', 'list', '-o', 'json'])).stdout) as { context: string }[];
+    expect(list.map((c) => c.context).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `ankra-fleet-${i + 1}`).sort());
+    const config = parseYaml(readFileSync(b.kubeconfig, 'utf8'));
+    expect([config.clusters.length, config.users.length, config.contexts.length]).toEqual([20, 20, 20]);
+    expect(existsSync(`${b.kubeconfig}.lock`)).toBe(false);
+  });
+
+  it('--all adds the clusters with Cluster Access and a grant; no grant or a sandbox is skipped', async () => {
+    const b = box('bob');
+    const r = ok(await run(b, ['cluster', 'kubeconfig', 'add', '--all']));
+    expect(r.stderr).toContain('Added context ankra-staging');
+    expect(r.stderr).toContain('Added context ankra-prod-eu');
+    const contexts = parseYaml(readFileSync(b.kubeconfig, 'utf8')).contexts.map((c: { name: string }) => c.name);
+    expect(contexts).toEqual(['ankra-staging', 'ankra-prod-eu']);
+    // Nothing reachable at all is an error, not an empty success.
+    const none = await run(box('alice'), ['cluster', 'kubeconfig', 'add', '--all']);
+    expect(none.code).toBe(3);
+    expect(none.stderr).toContain('you have no access grant on any cluster');
+  });
+
+  it('names a second cluster called staging (another organisation) with an id suffix', async () => {
+    const b = box('bob');
+    ok(await run(b, ['cluster', 'kubeconfig', 'add', 'staging']));
+    const r = ok(await run(b, ['--org', 'globex', 'cluster', 'kubeconfig', 'add', 'staging', '--namespace', 'team-a']));
+    const suffix = IDS.clusters.globexStaging.slice(0, 8);
+    expect(r.stderr).toContain(`Added context ankra-staging-${suffix}`);
+    const list = JSON.parse(ok(await run(b, ['cluster', 'kubeconfig', 'list', '-o', 'json'])).stdout);
+    expect(list).toMatchObject([
+      { context: 'ankra-staging', clusterId: S, orgId: IDS.orgs.acme },
+      { context: `ankra-staging-${suffix}`, clusterId: IDS.clusters.globexStaging, orgId: IDS.orgs.globex, namespace: 'team-a' },
+    ]);
+  });
+
+  it('warns, but adds, when the caller has no grant yet', async () => {
+    const b = box('alice');
+    const r = ok(await run(b, ['cluster', 'kubeconfig', 'add', 'staging']));
+    expect(r.stderr).toContain('warning: you have no access grant on staging yet');
+    expect(r.stderr).toContain('`ankra cluster access grant <your-email> --cluster staging`');
+  });
+
+  it('follows KUBECONFIG: a new entry goes to the first existing file', async () => {
+    const b = box('bob');
+    const [a, c] = [join(b.dir, 'a.yaml'), join(b.dir, 'c.yaml')];
+    writeFileSync(c, 'apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\n');
+    ok(await run(b, ['cluster', 'kubeconfig', 'add', 'staging'], { KUBECONFIG: `${a}:${c}` }));
+    expect(existsSync(a)).toBe(false);
+    expect(readFileSync(c, 'utf8')).toContain('name: ankra-staging');
+    const list = JSON.parse(ok(await run(b, ['cluster', 'kubeconfig', 'list', '-o', 'json'], { KUBECONFIG: `${a}:${c}` })).stdout);
+    expect(list).toMatchObject([{ context: 'ankra-staging', file: c }]);
+  });
+
+  it('add then remove restores a commented kubectl-written file byte for byte; --use and current-context', async () => {
+    const b = box('bob');
+    mkdirSync(join(b.home, '.kube'), { recursive: true });
+    copyFileSync(join(ROOT, 'fixtures', 'kubeconfig', 'kubectl-style.yaml'), b.kubeconfig);
+    const original = readFileSync(b.kubeconfig);
+    ok(await run(b, ['cluster', 'kubeconfig', 'add', 'staging', '--use', '--namespace', 'team-a']));
+    const added = readFileSync(b.kubeconfig, 'utf8');
+    expect(parseYaml(added)['current-context']).toBe('ankra-staging');
+    const removed = ok(await run(b, ['cluster', 'kubeconfig', 'remove', 'staging']));
+    expect(removed.stderr).toContain('Removed context ankra-staging');
+    expect(removed.stderr).toContain('current-context was one of them');
+    const back = readFileSync(b.kubeconfig, 'utf8');
+    // Only current-context differs (it pointed at our context, now cleared).
+    const strip = (s: string) => s.replace(/^current-context:.*$/m, '');
+    expect(strip(back)).toBe(strip(original.toString('utf8')));
+  });
+
+  it('removes by id, by context name and --all; an unknown one is exit 3', async () => {
+    const b = box('bob');
+    ok(await run(b, ['cluster', 'kubeconfig', 'add', '--all']));
+    expect((await run(b, ['cluster', 'kubeconfig', 'remove', 'nope'])).code).toBe(3);
+    ok(await run(b, ['cluster', 'kubeconfig', 'remove', S]));
+    ok(await run(b, ['cluster', 'kubeconfig', 'remove', 'ankra-prod-eu']));
+    expect(JSON.parse(ok(await run(b, ['cluster', 'kubeconfig', 'list', '-o', 'json'])).stdout)).toEqual([]);
+    ok(await run(b, ['cluster', 'kubeconfig', 'add', '--all']));
+    const all = ok(await run(b, ['cluster', 'kubeconfig', 'remove', '--all', '-o', 'json']));
+    expect(JSON.parse(all.stdout)).toHaveLength(2);
+  });
+
+  it('reports a file that is not kubeconfig YAML and leaves it untouched', async () => {
+    const b = box('bob');
+    mkdirSync(join(b.home, '.kube'), { recursive: true });
+    const bad = 'apiVersion: v1\nclusters:\n  - name: x\n    cluster: {server: "unterminated\n';
+    writeFileSync(b.kubeconfig, bad);
+    const r = await run(b, ['cluster', 'kubeconfig', 'add', 'staging']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain(b.kubeconfig);
+    expect(readFileSync(b.kubeconfig, 'utf8')).toBe(bad);
+  });
+
+  it('usage errors: --use with --all, a cluster with --all, --print with --kubeconfig', async () => {
+    const b = box('bob');
+    for (const args of [
+      ['--all', '--use'],
+      ['staging', '--all'],
+      ['staging', '--print', '--kubeconfig', join(b.dir, 'x')],
+      ['staging', '--namespace', 'Bad'],
+    ]) {
+      const r = await run(b, ['cluster', 'kubeconfig', 'add', ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+    }
+    expect(existsSync(b.kubeconfig)).toBe(false);
+  });
+
+  it.skipIf(SKIP_KUBECTL)('--print writes a standalone kubeconfig to stdout and no file', async () => {
+    const b = box('bob');
+    const r = ok(await run(b, ['cluster', 'kubeconfig', 'add', 'staging', '--print', '--namespace', 'team-a']));
+    expect(existsSync(b.kubeconfig)).toBe(false);
+    const file = join(b.dir, 'printed.yaml');
+    writeFileSync(file, r.stdout);
+    const view = await kubectl(['config', 'view', '--kubeconfig', file, '-o', 'json'], b.env);
+    expect(view.code, view.stderr).toBe(0);
+    expect(JSON.parse(view.stdout)).toMatchObject({ 'current-context': 'ankra-staging', contexts: [{ name: 'ankra-staging', context: { namespace: 'team-a' } }] });
+    const pods = await kubectl(['--kubeconfig', file, 'get', 'pods'], b.env);
+    expect(pods.code, pods.stderr).toBe(0);
+  });
+});
