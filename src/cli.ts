@@ -231,6 +231,19 @@ export function buildProgram(env: NodeJS.ProcessEnv, run: (cmd: Command, fn: (ct
     'ankra cluster kube-token --cluster 5f0c…   # normally written into kubeconfig by `ankra cluster kubeconfig add`',
   );
 
+  example(
+    program
+      .command('doctor')
+      .description('check every link from Ankra to kubectl and say how to fix the first broken one')
+      .option('--cluster <cluster>', 'cluster name or id (default: ANKRA_CLUSTER, `ankra cluster select`, or the current kubectl context)')
+      .option('--kubeconfig <path>', 'the kubeconfig file (default: KUBECONFIG, else ~/.kube/config)')
+      .action((o: Opts, cmd: Command) =>
+        run(cmd, async (ctx) => (await import('./commands/doctor')).run(ctx, { cluster: o.cluster as string | undefined, kubeconfig: o.kubeconfig as string | undefined })),
+      ),
+    'ankra doctor --cluster staging',
+    'ankra doctor -o json | jq ".checks[] | select(.status == \\"fail\\")"',
+  );
+
   return program;
 }
 

@@ -29,9 +29,22 @@ const common = {
   absWorkingDir: root,
 };
 
+// The CLI is two builds. dist/cli/main.js is the entry kubectl runs on every call: one file
+// with the exec plugin's fast path inlined (a cache hit loads no other module), which
+// imports the rest only when needed. dist/cli/lib/ is everything else, split into chunks
+// so each command loads only what it uses.
+const LAZY = { './cli': './lib/cli.js', '../exec/mint': './lib/mint.js' };
+const lazyImports = {
+  name: 'ankra-lazy-imports',
+  setup(b) {
+    b.onResolve({ filter: /^(\.\/cli|\.\.\/exec\/mint)$/ }, (args) => ({ path: LAZY[args.path], external: true }));
+  },
+};
+
 if (want('cli')) {
   if (clean) rmSync(join(root, 'dist', 'cli'), { recursive: true, force: true });
-  await build({ ...common, entryPoints: { main: 'src/main.ts' }, outdir: 'dist/cli' });
+  await build({ ...common, splitting: false, entryPoints: { main: 'src/main.ts' }, outdir: 'dist/cli', plugins: [lazyImports] });
+  await build({ ...common, entryPoints: { cli: 'src/cli.ts', mint: 'src/exec/mint.ts' }, outdir: 'dist/cli/lib' });
 }
 
 if (want('emulator') && existsSync(join(root, 'fixtures', 'emulator', 'main.ts'))) {

@@ -1,0 +1,118 @@
+// npm run bench: how much the exec credential plugin costs kubectl.
+//
+// Starts the emulator, grants a user access, warms the token cache, then runs bare
+// `node -e 0` and the cache-hit plugin interleaved (so machine noise hits both alike) and
+// prints the median wall time of each and their ratio; then the cache-miss time and the
+// API calls per miss from the emulator's request log. Both sides run through `sh -c '…; :'`
+// so each plugin call has its own parent process, as under kubectl (and sh costs both
+// sides the same). Ratios within one run are the figure to trust on a noisy machine.
+//
+//   BENCH_RUNS=40 npm run bench        (default 30 pairs, 10 misses)
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Agent, request } from 'undici';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const RUNS = Number(process.env.BENCH_RUNS ?? 30);
+const MISSES = Number(process.env.BENCH_MISSES ?? 10);
+const STAGING = 'c0000000-0000-4000-8000-000000000001';
+const TARGET_RATIO = 1.25;
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const p90 = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.9)];
+const fmt = (ms) => `${ms.toFixed(1)} ms`;
+
+// ---- the emulator, as its own process
+const emu = spawn(process.execPath, [join(ROOT, 'dist/emulator/main.js'), '--port', '0', '--reconcile-delay-ms', '0'], { stdio: ['ignore', 'pipe', 'ignore'] });
+const ready = JSON.parse(await new Promise((res) => createInterface({ input: emu.stdout }).once('line', res)));
+const agent = new Agent({ connect: { ca: (await import('node:fs')).readFileSync(ready.ca_file, 'utf8') } });
+async function api(method, path, { token, body } = {}) {
+  const r = await request(ready.base_url + path, {
+    method,
+    dispatcher: agent,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return r.body.json();
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'ankra-bench-'));
+const tokenDir = join(dir, 'cache', 'ankra', 'tokens');
+const env = {
+  PATH: process.env.PATH,
+  HOME: dir,
+  XDG_CONFIG_HOME: join(dir, 'config'),
+  XDG_CACHE_HOME: join(dir, 'cache'),
+  ANKRA_BASE_URL: ready.base_url,
+  ANKRA_CA_FILE: ready.ca_file,
+  ANKRA_API_TOKEN: ready.tokens['alice@acme.test'],
+  // as kubectl sets it
+  KUBERNETES_EXEC_INFO: JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', spec: { interactive: false } }),
+};
+
+try {
+  await api('POST', `/api/v1/clusters/${STAGING}/access/grants`, {
+    token: ready.tokens['admin@acme.test'],
+    body: { user_email: 'alice@acme.test', scope: 'cluster', role: 'view' },
+  });
+  await api('POST', '/_emulator/rate-limit', { body: { k8s_token_per_minute: 100000 } });
+
+  const plugin = `node ${join(ROOT, 'bin', 'ankra')} cluster kube-token --cluster ${STAGING}`;
+  const time = (cmd) => {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync('sh', ['-c', `${cmd} >/dev/null; :`], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (r.status !== 0) throw new Error(`${cmd} failed`);
+    return ms;
+  };
+  const check = spawnSync('sh', ['-c', plugin], { env, encoding: 'utf8' });
+  if (check.status !== 0 || !JSON.parse(check.stdout).status?.token) throw new Error(`the plugin failed: ${check.stderr}`);
+
+  // ---- cache hits vs bare node, interleaved
+  for (let i = 0; i < 3; i++) time('node -e 0'), time(plugin); // warm the OS file cache
+  const bare = [];
+  const hit = [];
+  for (let i = 0; i < RUNS; i++) {
+    if (i % 2) bare.push(time('node -e 0')), hit.push(time(plugin));
+    else hit.push(time(plugin)), bare.push(time('node -e 0'));
+  }
+  const cli = [];
+  for (let i = 0; i < 5; i++) cli.push(time(`node ${join(ROOT, 'bin', 'ankra')} --version`));
+
+  // ---- cache misses
+  const miss = [];
+  const calls = [];
+  for (let i = 0; i < MISSES; i++) {
+    for (const f of readdirSync(tokenDir)) unlinkSync(join(tokenDir, f));
+    await api('DELETE', '/_emulator/requests');
+    miss.push(time(plugin));
+    calls.push((await api('GET', '/_emulator/requests')).length);
+  }
+
+  const ratio = median(hit) / median(bare);
+  const rows = [
+    ['bare `node -e 0`', median(bare), p90(bare)],
+    ['plugin, cache hit', median(hit), p90(hit)],
+    ['plugin, cache miss', median(miss), p90(miss)],
+    ['`ankra --version` (full CLI start)', median(cli), p90(cli)],
+  ];
+  process.stdout.write(`\nexec credential plugin, ${RUNS} interleaved pairs, ${MISSES} misses (median / p90 wall time)\n\n`);
+  for (const [name, m, p] of rows) process.stdout.write(`  ${name.padEnd(36)} ${fmt(m).padStart(10)} ${fmt(p).padStart(10)}\n`);
+  process.stdout.write(`\n  cache hit / node -e 0 = ${ratio.toFixed(3)}  (target ≤ ${TARGET_RATIO})\n`);
+  process.stdout.write(`  API calls per miss: ${[...new Set(calls)].join(', ')} (min ${Math.min(...calls)}, max ${Math.max(...calls)})\n\n`);
+  process.stdout.write(
+    `${JSON.stringify({ runs: RUNS, bare_ms: median(bare), hit_ms: median(hit), miss_ms: median(miss), cli_ms: median(cli), ratio, api_calls_per_miss: median(calls) })}\n`,
+  );
+  process.exitCode = ratio <= TARGET_RATIO ? 0 : 1;
+} finally {
+  emu.kill('SIGTERM');
+  await agent.close();
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,237 @@
+// `ankra doctor` against the emulator: one test per broken link (each state makes the
+// expected check fail with its fix and exit code, later checks skipped), and the healthy
+// case, in both table and json form.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { ankra, sandbox, type Sandbox } from './helpers/cli';
+import { EMAIL, IDS, startEmulator, type InProcessEmulator } from './helpers/emulator';
+import { SKIP_KUBECTL } from './helpers/kubectl';
+import type { DoctorReport } from '../src/commands/doctor';
+
+let emu: InProcessEmulator;
+const boxes: Sandbox[] = [];
+const S = IDS.clusters.staging;
+const P = IDS.clusters.prodEu;
+const CHECKS = ['server', 'login', 'organisation', 'cluster', 'cluster-access', 'grant', 'token', 'kubeconfig', 'kubernetes', 'namespace', 'permissions'];
+
+function box(env: NodeJS.ProcessEnv = {}): Sandbox {
+  const b = sandbox({ ANKRA_BASE_URL: emu.baseUrl, ANKRA_CA_FILE: emu.caFile, ...env });
+  boxes.push(b);
+  return b;
+}
+
+/** A sandbox logged in as `email` (OIDC) with the kubectl context for `cluster` added. */
+async function member(email: string, cluster: string, namespace?: string): Promise<Sandbox> {
+  const b = box();
+  await emu.hook('POST', 'oidc/auto-approve', { email });
+  const login = await ankra(['login', '--no-browser'], { env: b.env });
+  await emu.hook('POST', 'oidc/auto-approve', { email: null });
+  expect(login.code, login.stderr).toBe(0);
+  const add = await ankra(['cluster', 'kubeconfig', 'add', cluster, '--use', ...(namespace ? ['--namespace', namespace] : [])], { env: b.env });
+  expect(add.code, add.stderr).toBe(0);
+  return b;
+}
+
+async function grant(email: string, cluster: string, body: Record<string, unknown> = { scope: 'cluster', role: 'view' }) {
+  const r = await emu.api('POST', `/api/v1/clusters/${cluster}/access/grants`, { token: emu.tokens[EMAIL.admin], body: { user_email: email, ...body } });
+  expect(r.status).toBe(201);
+  return r.body as { grant: { id: string } };
+}
+
+async function doctor(b: Sandbox, args: string[] = [], env: NodeJS.ProcessEnv = {}) {
+  const r = await ankra(['doctor', '-o', 'json', ...args], { env: { ...b.env, ...env } });
+  const report = JSON.parse(r.stdout) as DoctorReport;
+  return { ...r, report };
+}
+
+/** The report fails at `check` with a detail and a fix, after every earlier check passed. */
+function expectBrokenAt(report: DoctorReport, check: string, detail: RegExp, fix: RegExp): void {
+  expect(report.ok).toBe(false);
+  expect(report.checks.map((c) => c.check)).toEqual(CHECKS);
+  const i = CHECKS.indexOf(check);
+  expect(report.checks.slice(0, i).map((c) => c.status)).toEqual(Array(i).fill('ok'));
+  const failed = report.checks[i];
+  expect(failed?.status).toBe('fail');
+  expect(failed?.detail).toMatch(detail);
+  expect(failed?.fix).toMatch(fix);
+  expect(report.checks.slice(i + 1).every((c) => c.status === 'skip')).toBe(true);
+}
+
+describe.skipIf(SKIP_KUBECTL)('ankra doctor', () => {
+  let healthy: Sandbox;
+  beforeAll(async () => {
+    emu = await startEmulator({ reconcileDelayMs: 0 });
+    await emu.hook('POST', 'ttl', { poll_interval_s: 0.05 });
+    await grant(EMAIL.alice, S, { scope: 'namespace', namespace: 'team-a', role: 'edit' });
+    await new Promise((r) => setTimeout(r, 50));
+    healthy = await member(EMAIL.alice, 'staging', 'team-a');
+  });
+  afterAll(async () => {
+    await emu.stop();
+    for (const b of boxes) b.cleanup();
+  });
+
+  it('healthy: every check passes, exit 0; the table form says kubectl should work', async () => {
+    const { code, report } = await doctor(healthy);
+    expect(code).toBe(0);
+    expect(report.ok).toBe(true);
+    expect(report.checks.map((c) => [c.check, c.status])).toEqual(CHECKS.map((c) => [c, 'ok']));
+    expect(report.checks.find((c) => c.check === 'kubernetes')?.detail).toContain('you are alice@acme.test');
+    expect(report.checks.find((c) => c.check === 'grant')?.detail).toBe('edit in namespace team-a (applied)');
+    const table = await ankra(['doctor'], { env: healthy.env });
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/✓ permissions\s+you may list pods in team-a/);
+    expect(table.stdout).toContain('kubectl should work: kubectl --context ankra-staging get pods');
+  });
+
+  it('server unreachable → server, exit 1', async () => {
+    const { code, report } = await doctor(box(), ['--cluster', S], { ANKRA_BASE_URL: 'https://127.0.0.1:9' });
+    expect(code).toBe(1);
+    expectBrokenAt(report, 'server', /cannot reach Ankra at https:\/\/127\.0\.0\.1:9: connection refused/, /--base-url/);
+  });
+
+  it('TLS not trusted → server, exit 1', async () => {
+    const { code, report } = await doctor(box({ ANKRA_CA_FILE: undefined }), ['--cluster', S]);
+    expect(code).toBe(1);
+    expectBrokenAt(report, 'server', /TLS verification failed/, /--ca-file/);
+  });
+
+  it('not logged in → login, exit 6', async () => {
+    const { code, report } = await doctor(box(), ['--cluster', S]);
+    expect(code).toBe(6);
+    expectBrokenAt(report, 'login', /not logged in/, /ankra login/);
+  });
+
+  it('a rejected credential → login, exit 6', async () => {
+    const { code, report } = await doctor(box({ ANKRA_API_TOKEN: 'ankra_pat_nope_nope_nope_nope_0000' }), ['--cluster', S]);
+    expect(code).toBe(6);
+    expectBrokenAt(report, 'login', /rejected your credentials/, /ANKRA_API_TOKEN/);
+  });
+
+  it('an organisation one is not in → organisation, exit 7', async () => {
+    const { code, report } = await doctor(box({ ANKRA_API_TOKEN: emu.tokens[EMAIL.alice] }), ['--cluster', S, '--org', IDS.orgs.globex]);
+    expect(code).toBe(7);
+    expectBrokenAt(report, 'organisation', /not a member/, /org/);
+  });
+
+  it('cluster not found → cluster, exit 3', async () => {
+    const { code, report } = await doctor(box({ ANKRA_API_TOKEN: emu.tokens[EMAIL.alice] }), ['--cluster', 'nope']);
+    expect(code).toBe(3);
+    expectBrokenAt(report, 'cluster', /cluster "nope" not found/, /ankra cluster list/);
+  });
+
+  it('Cluster Access disabled, and a sandbox → cluster-access, exit 1', async () => {
+    const b = box({ ANKRA_API_TOKEN: emu.tokens[EMAIL.alice] });
+    const sandboxCluster = await doctor(b, ['--cluster', 'sandbox-1']);
+    expect(sandboxCluster.code).toBe(1);
+    expectBrokenAt(sandboxCluster.report, 'cluster-access', /not available on sandbox-1/, /sandbox clusters do not support it/);
+    await emu.hook('POST', 'gateway', { enabled: false });
+    try {
+      const { code, report } = await doctor(b, ['--cluster', S]);
+      expect(code).toBe(1);
+      expectBrokenAt(report, 'cluster-access', /not available on staging/, /enable the access gateway/);
+    } finally {
+      await emu.hook('POST', 'gateway', { enabled: true });
+    }
+  });
+
+  it('no grant → grant, exit 6, with the line an admin would run', async () => {
+    const { code, report } = await doctor(box({ ANKRA_API_TOKEN: emu.tokens[EMAIL.bob] }), ['--cluster', 'prod-eu']);
+    expect(code).toBe(6);
+    expectBrokenAt(report, 'grant', /no access grant on prod-eu/, /ankra cluster access grant <your-email> --cluster prod-eu/);
+  });
+
+  it('grant pending, failed, or the cluster offline → grant, exit 1', async () => {
+    const b = box({ ANKRA_API_TOKEN: emu.tokens[EMAIL.bob] });
+    await emu.hook('POST', 'reconcile', { delay_ms: 600_000 });
+    const g = await grant(EMAIL.bob, P);
+    await emu.hook('POST', 'reconcile', { delay_ms: 0 });
+    const pending = await doctor(b, ['--cluster', 'prod-eu']);
+    expectBrokenAt(pending.report, 'grant', /still pending/, /ankra doctor --cluster prod-eu/);
+    await emu.api('DELETE', `/api/v1/clusters/${P}/access/grants/${g.grant.id}`, { token: emu.tokens[EMAIL.admin] });
+
+    await emu.hook('POST', `clusters/${P}`, { fail_next_reconcile: 'RoleBinding rejected by admission webhook' });
+    const failedGrant = await grant(EMAIL.bob, P);
+    await new Promise((r) => setTimeout(r, 50));
+    const failed = await doctor(b, ['--cluster', 'prod-eu']);
+    expect(failed.code).toBe(1);
+    expectBrokenAt(failed.report, 'grant', /failed to apply: RoleBinding rejected by admission webhook/, /revoke and grant it again/);
+    await emu.api('DELETE', `/api/v1/clusters/${P}/access/grants/${failedGrant.grant.id}`, { token: emu.tokens[EMAIL.admin] });
+
+    await emu.hook('POST', `clusters/${P}`, { online: false });
+    try {
+      await grant(EMAIL.bob, P);
+      await new Promise((r) => setTimeout(r, 50));
+      const offline = await doctor(b, ['--cluster', 'prod-eu']);
+      expectBrokenAt(offline.report, 'grant', /prod-eu is offline/, /reconnects|agent/);
+    } finally {
+      await emu.hook('POST', `clusters/${P}`, { online: true });
+    }
+  });
+
+  it('no token can be minted (rate limited) → token, exit 1', async () => {
+    const b = box({ ANKRA_API_TOKEN: emu.tokens[EMAIL.alice] });
+    await emu.hook('POST', 'faults', { path_prefix: `/api/v1/clusters/${S}/k8s-token`, status: 429, retry_after_s: 90 });
+    try {
+      const { code, report } = await doctor(b, ['--cluster', S]);
+      expect(code).toBe(1);
+      expectBrokenAt(report, 'token', /rate limited/, /try again in 90 s/);
+    } finally {
+      await emu.hook('DELETE', 'faults');
+    }
+  });
+
+  it('no kubectl context, or one that runs another ankra → kubeconfig, exit 1', async () => {
+    const b = box({ ANKRA_API_TOKEN: emu.tokens[EMAIL.alice] });
+    const none = await doctor(b, ['--cluster', S]);
+    expectBrokenAt(none.report, 'kubeconfig', /no kubectl context for staging/, /ankra cluster kubeconfig add staging/);
+    // A context whose command is another copy of ankra.
+    const other = join(b.dir, 'other-ankra');
+    mkdirSync(other);
+    symlinkSync('/bin/true', join(other, 'ankra'));
+    const add = await ankra(['cluster', 'kubeconfig', 'add', 'staging', '--exec-command', join(other, 'ankra')], { env: b.env });
+    expect(add.code, add.stderr).toBe(0);
+    const wrong = await doctor(b, ['--cluster', S]);
+    expect(wrong.code).toBe(1);
+    expectBrokenAt(wrong.report, 'kubeconfig', /runs \/(usr\/)?bin\/true, not this ankra/, /kubeconfig add staging/);
+  });
+
+  it('the cluster behind the proxy does not answer → kubernetes, exit 1', async () => {
+    const b = await member(EMAIL.alice, 'staging', 'team-a');
+    await emu.hook('POST', 'faults', { path_prefix: `/api/v1/clusters/${S}/k8s/apis/authentication.k8s.io`, status: 503, detail: 'cluster agent disconnected' });
+    try {
+      const { code, report } = await doctor(b);
+      expect(code).toBe(1);
+      expectBrokenAt(report, 'kubernetes', /answered 503/, /kubectl get --raw \/version/);
+    } finally {
+      await emu.hook('DELETE', 'faults');
+    }
+  });
+
+  it("the context's namespace is not the one granted → namespace, exit 1", async () => {
+    const b = await member(EMAIL.alice, 'staging', 'kube-system');
+    const { code, report } = await doctor(b);
+    expect(code).toBe(1);
+    expectBrokenAt(report, 'namespace', /uses namespace kube-system, but your grant is for team-a/, /kubectl config set-context ankra-staging --namespace team-a/);
+  });
+
+  it('the cluster does not allow listing pods in the context\'s namespace → permissions, exit 1', async () => {
+    // An admin using an API token cannot see which grants are theirs, so the namespace check
+    // cannot tell; the cluster itself (SelfSubjectAccessReview) then says no.
+    await grant(EMAIL.admin, S, { scope: 'namespace', namespace: 'team-a', role: 'view' });
+    await new Promise((r) => setTimeout(r, 50));
+    const b = box({ ANKRA_API_TOKEN: emu.tokens[EMAIL.admin] });
+    const add = await ankra(['cluster', 'kubeconfig', 'add', 'staging', '--use', '--namespace', 'kube-system'], { env: b.env });
+    expect(add.code, add.stderr).toBe(0);
+    const { code, report } = await doctor(b);
+    expect(code).toBe(1);
+    expect(report.checks.find((c) => c.check === 'namespace')?.detail).toContain('not visible to this login');
+    expectBrokenAt(report, 'permissions', /may not list pods in kube-system/, /ankra cluster access list --cluster staging/);
+  });
+
+  it('uses the current kubectl context when no cluster is given', async () => {
+    const { report } = await doctor(healthy);
+    expect(report.cluster).toBe('staging');
+  });
+});
