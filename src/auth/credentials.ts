@@ -105,7 +105,9 @@ export class Credentials implements BearerSource {
     try {
       await this.refresh(secret.access_token);
       return true;
-    } catch {
+    } catch (err) {
+      // "session expired: run `ankra login`" says more than the 401 that led here.
+      if (err instanceof AuthError) throw err;
       return false;
     }
   }
@@ -168,7 +170,7 @@ export class Credentials implements BearerSource {
         return next;
       } catch (err) {
         if (err instanceof SessionRejected) {
-          await this.forget(store);
+          await this.forget(store, current.refresh_token);
           throw new AuthError(`session expired: the identity provider rejected the refresh (${err.reason})`, { hint: 'run `ankra login`' });
         }
         throw err;
@@ -176,17 +178,23 @@ export class Credentials implements BearerSource {
     });
   }
 
-  /** A rejected session is removed, so the next command says "not logged in" at once. */
-  private async forget(store: SecretStore): Promise<void> {
+  /**
+   * A rejected session is removed, so the next command says "not logged in" at once. Only
+   * this session: a login that completed meanwhile (another secret, another session id)
+   * is kept.
+   */
+  private async forget(store: SecretStore, rejected: string): Promise<void> {
     try {
-      await store.delete(this.account);
+      const now = parseSecret(await store.get(this.account));
+      if (now?.kind === 'oidc' && now.refresh_token === rejected) await store.delete(this.account);
     } catch {
       // best effort
     }
     const { baseUrl, profile } = this.target;
+    const id = this.source.session?.id;
     await updateConfig(this.deps.paths.configDir, (cfg) => {
       const sessions = cfg.servers[baseUrl]?.sessions;
-      if (sessions) delete sessions[profile];
+      if (sessions && sessions[profile]?.id === id) delete sessions[profile];
     });
   }
 }

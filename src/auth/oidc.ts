@@ -15,6 +15,8 @@ export interface OidcClientOptions {
   caFile: string | undefined;
   env: NodeJS.ProcessEnv;
   debug: (line: string) => void;
+  /** Per request (default 30 s); logout's best-effort revocation uses less. */
+  timeoutS?: number;
 }
 
 export interface TokenResult {
@@ -36,7 +38,8 @@ const isLoopback = (u: URL) => ['localhost', '127.0.0.1', '[::1]'].includes(u.ho
 
 async function configure(opts: OidcClientOptions): Promise<client.Configuration> {
   const issuer = new URL(opts.issuer);
-  const dispatcher = makeDispatcher(opts.caFile, opts.env, 30_000);
+  const timeoutS = opts.timeoutS ?? 30;
+  const dispatcher = makeDispatcher(opts.caFile, opts.env, timeoutS * 1000);
   const customFetch: client.CustomFetch = async (url, init) => {
     const started = Date.now();
     const res = await undiciFetch(url, { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1]);
@@ -48,7 +51,7 @@ async function configure(opts: OidcClientOptions): Promise<client.Configuration>
       [client.customFetch]: customFetch,
       // openid-client refuses http://; allow it only for a local issuer (tests, emulators).
       ...(issuer.protocol === 'http:' && isLoopback(issuer) ? { execute: [client.allowInsecureRequests] } : {}),
-      timeout: 30,
+      timeout: timeoutS,
     });
   } catch (err) {
     throw describe(err, `cannot use the identity provider ${opts.issuer}`);
@@ -139,10 +142,20 @@ export async function startDeviceLogin(opts: OidcClientOptions, scopes: string[]
     verificationUriComplete: response.verification_uri_complete,
     expiresInS: response.expires_in,
     async wait(signal) {
-      // Our own signal (Ctrl-C) replaces openid-client's built-in expiry timeout: keep both.
+      // openid-client checks its signal only between waits of up to 5 s (longer after a
+      // slow_down), so Ctrl-C is raced here to end at once; the expiry of the code aborts
+      // its polling too.
       const expiry = AbortSignal.timeout(response.expires_in * 1000);
+      const stop = AbortSignal.any([signal, expiry]);
+      const cancelled = new Promise<never>((_, reject) => {
+        if (signal.aborted) reject(signal.reason);
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      });
+      cancelled.catch(() => undefined); // a Ctrl-C after the login completed is nobody's error
       try {
-        return toResult(await client.pollDeviceAuthorizationGrant(config, response, undefined, { signal: AbortSignal.any([signal, expiry]) }));
+        const polled = client.pollDeviceAuthorizationGrant(config, response, undefined, { signal: stop });
+        polled.catch(() => undefined); // settles after a cancellation too: nobody is waiting then
+        return toResult(await Promise.race([polled, cancelled]));
       } catch (err) {
         if (signal.aborted) throw err;
         const code = oauthError(err) ?? (expiry.aborted ? 'expired_token' : undefined);
@@ -150,7 +163,7 @@ export async function startDeviceLogin(opts: OidcClientOptions, scopes: string[]
           case 'access_denied':
             throw new AuthError('login denied: the request was not approved', { hint: 'run `ankra login` again and approve it' });
           case 'expired_token':
-            throw new AuthError('login expired: the code was not approved in time', { hint: 'run `ankra login` again' });
+            throw new AuthError(`login expired: the code ${response.user_code} was not approved in time`, { hint: 'run `ankra login` again' });
           default:
             throw describe(err, 'login failed');
         }

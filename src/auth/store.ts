@@ -35,10 +35,10 @@ type Keytar = {
 };
 
 export class KeychainUnavailable extends AnkraError {
-  constructor(reason: string) {
-    super(`the OS keychain is not available (${oneLine(reason)})`, Exit.FAILURE, {
-      hint: 'unlock or start your keychain, or set ANKRA_CREDENTIAL_STORE=file',
-    });
+  readonly reason: string;
+  constructor(reason: string, hint = 'unlock or start your keychain, or run `ankra login` again to keep the session in a file') {
+    super(`the OS keychain is not available (${oneLine(reason)})`, Exit.FAILURE, { hint });
+    this.reason = oneLine(reason);
   }
 }
 
@@ -160,7 +160,10 @@ export async function chooseStore(configDir: string, env: NodeJS.ProcessEnv, war
     await store.get('ankra-probe');
     return store;
   } catch (err) {
-    if (want === 'keychain') throw err;
+    if (want === 'keychain') {
+      const reason = err instanceof KeychainUnavailable ? err.reason : String(err);
+      throw new KeychainUnavailable(reason, 'start or unlock your keychain, or unset ANKRA_CREDENTIAL_STORE=keychain to use the 0600 file store');
+    }
     const reason = err instanceof AnkraError ? err.message : String(err);
     const path = credentialsFile(configDir);
     warn(`${reason}; keeping the secret in ${path} (mode 0600) instead`);

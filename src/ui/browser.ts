@@ -4,8 +4,11 @@
  */
 import { spawn } from 'node:child_process';
 
+/** CI=true/1/yes (what CI systems set); CI=false or CI=0 means not CI. */
+const isCI = (env: NodeJS.ProcessEnv) => Boolean(env.CI) && !/^(false|0|no)$/i.test(env.CI ?? '');
+
 export function canOpenBrowser(env: NodeJS.ProcessEnv): boolean {
-  if (env.BROWSER === 'none' || env.CI) return false;
+  if (env.BROWSER === 'none' || isCI(env)) return false;
   if (process.platform === 'darwin' || process.platform === 'win32') return true;
   return Boolean(env.DISPLAY || env.WAYLAND_DISPLAY || env.BROWSER);
 }

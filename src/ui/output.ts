@@ -162,10 +162,11 @@ export class Output {
    * when the text changes, so a log is not flooded).
    */
   async progress(text: string): Promise<Progress> {
-    if (this.stderrTTY) {
+    // A terminal that reports no width (a pty nobody sized, e.g. `script` in CI) sends ora
+    // into an endless clear-line loop: plain lines there.
+    if (this.stderrTTY && (process.stderr.columns ?? 0) > 0) {
       const { default: ora } = await import('ora');
-      const spinner = ora({ text, stream: process.stderr, color: 'cyan', isEnabled: true, discardStdin: false }).start();
-      if (!this.colorErr) spinner.color = 'white';
+      const spinner = ora({ text, stream: process.stderr, color: this.colorErr ? 'cyan' : false, isEnabled: true, discardStdin: false }).start();
       return {
         update: (t) => {
           spinner.text = t;

@@ -1,15 +1,18 @@
 /**
  * `ankra login`: the OIDC device authorization grant (RFC 8628) against the issuer the
  * Ankra API advertises, or `--with-token` to store an API token read from stdin. The new
- * login replaces the old one only once it has succeeded.
+ * login replaces the old one only once it has succeeded: a denied, expired or cancelled
+ * login leaves the previous session as it was.
  */
 import { readFileSync } from 'node:fs';
 import type { Context } from '../../context';
 import { AnkraApi } from '../../api/ankra';
-import { CancelledError, UsageError } from '../../errors';
-import { startDeviceLogin, type OidcClientOptions } from '../../auth/oidc';
+import type { OidcDiscovery } from '../../api/types';
+import { AnkraError, CancelledError, Exit, NotFoundError, UsageError } from '../../errors';
+import { startDeviceLogin, type OidcClientOptions, type TokenResult } from '../../auth/oidc';
 import { canOpenBrowser, openBrowser } from '../../ui/browser';
-import { saveSession } from './session';
+import { stdinIsTTY } from '../../ui/stdio';
+import { chooseSessionStore, saveSession } from './session';
 
 export interface Options {
   issuer?: string;
@@ -20,11 +23,27 @@ export interface Options {
 
 export async function run(ctx: Context, opts: Options): Promise<number> {
   if (ctx.global.token) throw new UsageError('--token cannot be combined with login', { hint: 'pipe the token: `echo "$TOKEN" | ankra login --with-token`' });
+  if (Boolean(opts.issuer) !== Boolean(opts.clientId)) {
+    throw new UsageError('--issuer and --client-id go together', { hint: 'pass both, or neither to use what the Ankra API advertises' });
+  }
+  if (opts.withToken && opts.issuer) throw new UsageError('--with-token takes no --issuer/--client-id', { hint: 'pipe an API token: `echo "$ANKRA_TOKEN" | ankra login --with-token`' });
+  if (opts.issuer) parseIssuer(opts.issuer);
   return opts.withToken ? loginWithToken(ctx) : loginWithDevice(ctx, opts);
 }
 
-function readStdinToken(ctx: Context): string {
-  if (ctx.out.interactive) {
+function parseIssuer(raw: string): URL {
+  try {
+    const u = new URL(raw);
+    if (u.protocol === 'https:' || u.protocol === 'http:') return u;
+  } catch {
+    // below
+  }
+  throw new UsageError(`invalid --issuer ${JSON.stringify(raw)}: expected an https:// URL`, { hint: 'pass e.g. --issuer https://login.example.com --client-id ankra-cli' });
+}
+
+function readStdinToken(): string {
+  // A terminal on stdin would wait for a token typed there, echoed: ask for a pipe instead.
+  if (stdinIsTTY()) {
     throw new UsageError('--with-token reads the token from stdin', { hint: 'pipe it: `echo "$ANKRA_TOKEN" | ankra login --with-token`' });
   }
   let raw: string;
@@ -34,25 +53,42 @@ function readStdinToken(ctx: Context): string {
     raw = '';
   }
   const token = raw.trim();
-  if (!token || /\s/.test(token)) throw new UsageError('no API token on stdin', { hint: 'pipe exactly one token: `echo "$ANKRA_TOKEN" | ankra login --with-token`' });
+  const hint = 'pipe exactly one token: `echo "$ANKRA_TOKEN" | ankra login --with-token`';
+  if (!token) throw new UsageError('no API token on stdin', { hint });
+  if (/\s/.test(token)) throw new UsageError('expected one API token on stdin, got several words', { hint });
   return token;
 }
 
 async function loginWithToken(ctx: Context): Promise<number> {
-  const token = readStdinToken(ctx);
+  const token = readStdinToken();
+  const store = await chooseSessionStore(ctx);
   // One call proves the token works before anything is stored.
-  const probe = new AnkraApi(ctx.http(), { bearer: async () => token, rejectedHint: () => 'check the token (it may be expired or revoked)' }, undefined);
+  const probe = new AnkraApi(ctx.http(), { bearer: async () => token, rejectedHint: () => 'check the token (it may be expired or revoked); nothing was saved' }, undefined);
   await probe.organisations();
-  const store = await saveSession(ctx, { kind: 'api_token', token }, { kind: 'api_token' });
+  await saveSession(ctx, store, { kind: 'api_token', token }, { kind: 'api_token' });
   ctx.out.success(`Logged in to ${ctx.target.baseUrl} with an API token (kept in ${store.where})`);
   return 0;
 }
 
-async function loginWithDevice(ctx: Context, opts: Options): Promise<number> {
-  if (Boolean(opts.issuer) !== Boolean(opts.clientId)) {
-    throw new UsageError('--issuer and --client-id go together', { hint: 'pass both, or neither to use what the Ankra API advertises' });
+/** The issuer the Ankra API advertises (`GET /api/v1/cli/oidc`), unauthenticated. */
+async function discover(ctx: Context): Promise<OidcDiscovery> {
+  try {
+    return await new AnkraApi(ctx.http(), undefined, undefined).oidcDiscovery();
+  } catch (err) {
+    if (err instanceof NotFoundError) {
+      throw new AnkraError(`${ctx.target.baseUrl} does not advertise an identity provider for the CLI (GET /api/v1/cli/oidc: not found)`, Exit.FAILURE, {
+        hint: 'pass --issuer URL --client-id ID, or store an API token with `ankra login --with-token`',
+      });
+    }
+    throw err;
   }
-  const discovered = opts.issuer ? undefined : await ctx.baseApi().oidcDiscovery();
+}
+
+const minutes = (s: number) => (s >= 90 ? `${Math.round(s / 60)} min` : `${Math.max(1, Math.round(s))} s`);
+
+async function loginWithDevice(ctx: Context, opts: Options): Promise<number> {
+  const store = await chooseSessionStore(ctx);
+  const discovered = opts.issuer ? undefined : await discover(ctx);
   const issuer = opts.issuer ?? discovered?.issuer ?? '';
   const clientId = opts.clientId ?? discovered?.client_id ?? '';
   const scopes = discovered?.scopes ?? ['openid', 'email', 'profile', 'offline_access'];
@@ -64,28 +100,29 @@ async function loginWithDevice(ctx: Context, opts: Options): Promise<number> {
   if (device.verificationUriComplete) out.info(`(or open ${device.verificationUriComplete})`);
   if (opts.browser && canOpenBrowser(ctx.env)) openBrowser(device.verificationUriComplete ?? device.verificationUri, ctx.env);
 
-  // Ctrl-C cancels the wait cleanly; the previous session, if any, is left as it was.
+  // Ctrl-C cancels the wait at once; the previous session, if any, is left as it was.
   const abort = new AbortController();
-  const previous = process.listeners('SIGINT');
+  const previous = process.rawListeners('SIGINT');
   process.removeAllListeners('SIGINT');
-  process.once('SIGINT', () => abort.abort());
-  const progress = await out.progress(`Waiting for you to approve the login (the code expires in ${Math.round(device.expiresInS / 60)} min)`);
-  let tokens;
+  const onSigint = () => abort.abort();
+  process.on('SIGINT', onSigint);
+  const progress = await out.progress(`Waiting for you to approve the login (the code expires in ${minutes(device.expiresInS)})`);
+  let tokens: TokenResult;
   try {
     tokens = await device.wait(abort.signal);
   } catch (err) {
-    progress.fail('Login did not complete');
     if (abort.signal.aborted) throw new CancelledError('login cancelled; any previous login is unchanged');
     throw err;
   } finally {
     progress.stop();
-    process.removeAllListeners('SIGINT');
+    process.removeListener('SIGINT', onSigint);
     for (const l of previous) process.on('SIGINT', l as () => void);
   }
 
   const claims = tokens.claims;
-  const store = await saveSession(
+  await saveSession(
     ctx,
+    store,
     { kind: 'oidc', access_token: tokens.access_token, ...(tokens.refresh_token ? { refresh_token: tokens.refresh_token } : {}), expires_at: tokens.expires_at },
     {
       kind: 'oidc',
@@ -98,5 +135,6 @@ async function loginWithDevice(ctx: Context, opts: Options): Promise<number> {
     { issuer, client_id: clientId },
   );
   out.success(`Logged in to ${ctx.target.baseUrl} as ${claims?.email ?? claims?.sub ?? 'you'} (session kept in ${store.where})`);
+  if (!tokens.refresh_token) out.warn('the identity provider issued no refresh token: you will need to log in again when the session expires');
   return 0;
 }

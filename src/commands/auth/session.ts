@@ -2,15 +2,31 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from '../../context';
 import { clearCache } from '../../cache/token-cache';
-import { updateConfig, serverConfig, sessionMeta, type SessionMeta } from '../../core/config';
+import { readConfig, updateConfig, serverConfig, sessionMeta, type SessionMeta } from '../../core/config';
 import type { SessionSecret } from '../../auth/credentials';
+import { messageOf } from '../../errors';
 import { accountName, chooseStore, openStore, type SecretStore } from '../../auth/store';
 
-export async function saveSession(ctx: Context, secret: SessionSecret, meta: Omit<SessionMeta, 'id' | 'store' | 'created_at'>, oidc?: { issuer: string; client_id: string }): Promise<SecretStore> {
+/**
+ * Where the new login's secret will go. Chosen before the login starts, so a keychain that
+ * cannot be used (ANKRA_CREDENTIAL_STORE=keychain without one) fails before anyone approves
+ * anything, and the file fallback's warning comes first.
+ */
+export function chooseSessionStore(ctx: Context): Promise<SecretStore> {
+  return chooseStore(ctx.paths.configDir, ctx.env, (m) => ctx.out.warn(m));
+}
+
+export async function saveSession(
+  ctx: Context,
+  store: SecretStore,
+  secret: SessionSecret,
+  meta: Omit<SessionMeta, 'id' | 'store' | 'created_at'>,
+  oidc?: { issuer: string; client_id: string },
+): Promise<void> {
   const { baseUrl, profile } = ctx.target;
   const account = accountName(baseUrl, profile);
-  const previous = sessionMeta(ctx.resolved.config, baseUrl, profile);
-  const store = await chooseStore(ctx.paths.configDir, ctx.env, (m) => ctx.out.warn(m));
+  // The settings on disk now, not as read at start-up: the login may have taken minutes.
+  const previous = sessionMeta(readConfig(ctx.paths.configDir), baseUrl, profile);
   await store.set(account, JSON.stringify(secret));
   const full: SessionMeta = { ...meta, id: randomUUID(), store: store.kind, created_at: new Date().toISOString() };
   await updateConfig(ctx.paths.configDir, (cfg) => {
@@ -27,22 +43,25 @@ export async function saveSession(ctx: Context, secret: SessionSecret, meta: Omi
   }
   // Tokens minted for the previous login are keyed to it; nothing will read them again.
   clearCache(ctx.paths.tokenDir, baseUrl);
-  return store;
 }
 
-/** Remove the session's secret and metadata. Returns where the secret was kept, if anywhere. */
-export async function forgetSession(ctx: Context, meta: SessionMeta): Promise<string | undefined> {
+/**
+ * Remove the session's secret (from `store`, the session's store already opened, when given)
+ * and its metadata. Returns where the secret was kept, if it was removed from anywhere.
+ */
+export async function forgetSession(ctx: Context, meta: SessionMeta, store?: SecretStore): Promise<string | undefined> {
   const { baseUrl, profile } = ctx.target;
   let where: string | undefined;
-  try {
-    const store = await openStore(meta.store, ctx.paths.configDir);
-    if (await store.delete(accountName(baseUrl, profile))) where = store.where;
-  } catch (err) {
-    ctx.out.warn(`could not remove the secret from the ${meta.store}: ${(err as Error).message}`);
+  if (store) {
+    try {
+      if (await store.delete(accountName(baseUrl, profile))) where = store.where;
+    } catch (err) {
+      ctx.out.warn(`could not remove the secret from the ${meta.store === 'file' ? 'credentials file' : 'OS keychain'}: ${messageOf(err)}`);
+    }
   }
   await updateConfig(ctx.paths.configDir, (cfg) => {
     const sessions = cfg.servers[baseUrl]?.sessions;
-    if (sessions) delete sessions[profile];
+    if (sessions && sessions[profile]?.id === meta.id) delete sessions[profile];
   });
   return where;
 }

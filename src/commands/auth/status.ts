@@ -20,7 +20,7 @@ export interface AuthStatus {
   store: 'keychain' | 'file' | null;
   store_location: string | null;
   access_token_expires_at: string | null;
-  /** "ok", "rejected", or "unreachable: why" */
+  /** "ok", "not logged in", "rejected: why" (exit 6) or "failed: why" (exit 1: not checked). */
   check: string;
 }
 
@@ -54,7 +54,7 @@ export async function run(ctx: Context): Promise<number> {
       const after = meta ? await creds.sessionSecret() : undefined;
       if (after?.kind === 'oidc') status.access_token_expires_at = after.expires_at;
     } catch (err) {
-      status.check = err instanceof AuthError ? `rejected: ${messageOf(err)}` : `unreachable: ${messageOf(err)}`;
+      status.check = err instanceof AuthError ? `rejected: ${messageOf(err)}` : `failed: ${messageOf(err)}`;
       if (err instanceof AuthError) status.logged_in = false;
     }
     if (meta) status.store_location = meta.store === 'keychain' ? 'the OS keychain (service "ankra")' : `${ctx.paths.configDir}/credentials.json`;
@@ -62,7 +62,8 @@ export async function run(ctx: Context): Promise<number> {
 
   if (ctx.out.format !== 'table') await ctx.out.data(status, undefined);
   else printHuman(ctx, status);
-  return status.logged_in ? Exit.OK : Exit.AUTH;
+  if (!status.logged_in) return Exit.AUTH;
+  return status.check === 'ok' ? Exit.OK : Exit.FAILURE;
 }
 
 function printHuman(ctx: Context, s: AuthStatus): void {
@@ -74,7 +75,8 @@ function printHuman(ctx: Context, s: AuthStatus): void {
   }
   const who = s.email ?? s.subject ?? (s.method === 'api_token' ? 'an API token' : 'unknown');
   const ok = s.check === 'ok';
-  out.print(`  ${ok ? out.paint('✓', 'green') : out.paint('✗', 'red')} ${ok ? 'Logged in' : 'Credential problem'} as ${who} (${s.source_description})`);
+  const state = ok ? 'Logged in' : s.logged_in ? 'Could not check the login' : 'Credential problem';
+  out.print(`  ${ok ? out.paint('✓', 'green') : out.paint('✗', 'red')} ${state} as ${who} (${s.source_description})`);
   if (!ok) out.print(`  - Check: ${s.check}`);
   out.print(`  - Organisation: ${s.organisation ?? "the server's default"}`);
   if (s.store_location) out.print(`  - Secret kept in: ${s.store_location}`);

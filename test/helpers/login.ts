@@ -1,0 +1,146 @@
+/**
+ * Helpers for the login tests: an `ankra` child that is still running (read its stderr,
+ * signal it), the verification page driven by a plain HTTP client, and the files a login
+ * leaves behind.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { ANKRA_BIN, type RunResult } from './cli';
+import type { EmulatorHandle } from './emulator';
+
+export interface LiveAnkra {
+  child: ChildProcess;
+  /** Stderr so far. */
+  stderr(): string;
+  /** Resolves with the first match of `re` in stderr; rejects if the process ends first. */
+  waitForStderr(re: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+  done: Promise<RunResult>;
+}
+
+/** Starts `ankra ARGS` and returns at once, so a test can act while it polls. */
+export function startAnkra(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000): LiveAnkra {
+  const child = spawn(process.execPath, [ANKRA_BIN, ...args], { env, cwd: env.HOME, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const listeners = new Set<() => void>();
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    for (const l of listeners) l();
+  });
+  child.stdin?.end();
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const done = new Promise<RunResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      for (const l of listeners) l();
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+  const waitForStderr = (re: RegExp, ms = 15_000) =>
+    new Promise<RegExpExecArray>((resolve, reject) => {
+      const check = () => {
+        const m = re.exec(stderr);
+        if (m) {
+          listeners.delete(check);
+          clearTimeout(t);
+          resolve(m);
+        } else if (child.exitCode !== null || child.signalCode !== null) {
+          listeners.delete(check);
+          clearTimeout(t);
+          reject(new Error(`ankra ended before printing ${re}: ${stderr}`));
+        }
+      };
+      const t = setTimeout(() => {
+        listeners.delete(check);
+        reject(new Error(`ankra did not print ${re} within ${ms} ms: ${stderr}`));
+      }, ms);
+      listeners.add(check);
+      check();
+    });
+  return { child, stderr: () => stderr, waitForStderr, done };
+}
+
+/** The user code ankra printed ("… enter the code BCDF-GHJK"). */
+export const USER_CODE = /enter the code ([A-Z]{4}-[A-Z]{4})/;
+
+/** The verification page's form as a browser would submit it: action and named fields. */
+function parseForm(html: string): { action: string; fields: URLSearchParams } {
+  const decode = (s: string) => s.replace(/&#(\d+);/g, (_, code: string) => String.fromCharCode(Number(code))).replace(/&amp;/g, '&');
+  const action = /<form[^>]*\baction="([^"]*)"/.exec(html)?.[1];
+  if (action === undefined) throw new Error('no form on the page');
+  const fields = new URLSearchParams();
+  for (const [, tag = ''] of html.matchAll(/<input\b([^>]*)>/g)) {
+    const name = /\bname="([^"]*)"/.exec(tag)?.[1];
+    if (name) fields.set(name, decode(/\bvalue="([^"]*)"/.exec(tag)?.[1] ?? ''));
+  }
+  return { action: decode(action), fields };
+}
+
+/**
+ * Opens the verification page ankra pointed at, types the user code and the email into the
+ * form and presses a button, like a person in a browser.
+ */
+export async function fillVerificationPage(
+  emu: EmulatorHandle,
+  pageUrl: string,
+  userCode: string,
+  email: string,
+  button: 'approve' | 'deny',
+): Promise<{ status: number; html: string }> {
+  const page = await request(pageUrl, { dispatcher: emu.dispatcher });
+  if (page.statusCode !== 200) throw new Error(`verification page answered ${page.statusCode}`);
+  const { action, fields } = parseForm(await page.body.text());
+  fields.set('user_code', userCode);
+  fields.set('email', email);
+  fields.set('action', button);
+  const res = await request(new URL(action, pageUrl).href, {
+    dispatcher: emu.dispatcher,
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: fields.toString(),
+  });
+  return { status: res.statusCode, html: await res.body.text() };
+}
+
+/** `$XDG_CONFIG_HOME/ankra` of a sandbox env. */
+export const configDir = (env: NodeJS.ProcessEnv) => join(env.XDG_CONFIG_HOME ?? '', 'ankra');
+export const credentialsPath = (env: NodeJS.ProcessEnv) => join(configDir(env), 'credentials.json');
+export const settingsPath = (env: NodeJS.ProcessEnv) => join(configDir(env), 'config.json');
+export const tokenDir = (env: NodeJS.ProcessEnv) => join(env.XDG_CACHE_HOME ?? '', 'ankra', 'tokens');
+
+export interface OidcSecret {
+  kind: 'oidc';
+  access_token: string;
+  refresh_token?: string;
+  expires_at: string;
+}
+export type StoredSecret = OidcSecret | { kind: 'api_token'; token: string };
+
+/** The secrets in the 0600 credentials file, by account ("default@https://…"). */
+export function fileSecrets(env: NodeJS.ProcessEnv): Record<string, StoredSecret> {
+  const path = credentialsPath(env);
+  if (!existsSync(path)) return {};
+  const f = JSON.parse(readFileSync(path, 'utf8')) as { accounts: Record<string, string> };
+  return Object.fromEntries(Object.entries(f.accounts).map(([k, v]) => [k, JSON.parse(v) as StoredSecret]));
+}
+
+export function fileSecret(env: NodeJS.ProcessEnv, baseUrl: string, profile = 'default'): StoredSecret | undefined {
+  return fileSecrets(env)[`${profile}@${baseUrl}`];
+}
+
+/** Every secret-looking string of a stored OIDC or API-token secret. */
+export function secretStrings(s: StoredSecret | undefined): string[] {
+  if (!s) return [];
+  return s.kind === 'oidc' ? [s.access_token, ...(s.refresh_token ? [s.refresh_token] : [])] : [s.token];
+}
+
+export function cachedTokenFiles(env: NodeJS.ProcessEnv): string[] {
+  const dir = tokenDir(env);
+  return existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith('.json')) : [];
+}
+
+export const mode = (path: string) => statSync(path).mode & 0o777;
