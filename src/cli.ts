@@ -3,7 +3,7 @@
  * lazily imports its command module, so start-up loads only what runs. Errors become one
  * line on stderr and an exit code here, in one place.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { ROLES, type Role } from './api/types';
 import { Context, type GlobalOptions } from './context';
 import { CancelledError, Exit, exitCodeOf, messageOf, oneLine } from './errors';
@@ -243,6 +243,27 @@ export function buildProgram(env: NodeJS.ProcessEnv, run: (cmd: Command, fn: (ct
     'ankra doctor --cluster staging',
     'ankra doctor -o json | jq ".checks[] | select(.status == \\"fail\\")"',
   );
+
+  // ---- shell completion
+  example(
+    program
+      .command('completion')
+      .description('print a shell completion script for bash, zsh or fish')
+      .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(['bash', 'zsh', 'fish']))
+      .action((shell: string, _o: Opts, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/completion')).run(ctx, { shell, program }))),
+    'source <(ankra completion bash)',
+    'ankra completion zsh > "${fpath[1]}/_ankra"',
+    'ankra completion fish > ~/.config/fish/completions/ankra.fish',
+  );
+  // Hidden helper of the completion scripts: cluster names from local files only, no network.
+  program
+    .command('__complete', { hidden: true })
+    .description('completion candidates for the shell scripts (offline)')
+    .argument('<what>', 'what to list: clusters')
+    .option('--kubeconfig <path>', 'the kubeconfig file')
+    .action((what: string, o: Opts, cmd: Command) =>
+      run(cmd, async (ctx) => (await import('./commands/completion')).complete(ctx, { what, kubeconfig: o.kubeconfig as string | undefined })),
+    );
 
   return program;
 }
