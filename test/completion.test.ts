@@ -304,7 +304,7 @@ describe('bash', () => {
   });
 
   // Runs the binary's hidden `ankra __complete clusters`: passes once src/cli.ts registers it.
-  it('completes cluster names offline from the kubeconfig and the saved default cluster (passes once registered)', async () => {
+  it('completes cluster names offline from the kubeconfig and the saved default cluster', async () => {
     const cases: Array<[string[], string[]]> = [
       [['ankra', 'cluster', 'kubeconfig', 'add', ''], ['sandbox-1', 'staging', 'prod-eu']],
       [['ankra', 'cluster', 'kubeconfig', 'remove', 'st'], ['staging']],
@@ -340,12 +340,12 @@ describe('zsh and fish', () => {
     cases.forEach(([words, want], i) => expect(got[i + 4], words.join(' ')).toEqual(want));
   });
 
-  it.skipIf(!HAVE.zsh && !CI)('zsh completes cluster names through `ankra __complete` (passes once registered)', async () => {
+  it.skipIf(!HAVE.zsh && !CI)('zsh completes cluster names through `ankra __complete`', async () => {
     const got = await zshComplete(scripts.zsh, [['ankra', 'cluster', 'kubeconfig', 'add', '']], env);
     expect(got[0]).toEqual(['sandbox-1', 'staging', 'prod-eu']);
   });
 
-  it.skipIf(!HAVE.fish)('fish completes commands, flags, values and cluster names (passes once registered)', async () => {
+  it.skipIf(!HAVE.fish)('fish completes commands, flags, values and cluster names', async () => {
     const got = await fishComplete(
       scripts.fish,
       [
