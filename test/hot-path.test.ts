@@ -44,7 +44,7 @@ describe('exec plugin hot path', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).status.token).toBe('k8s-cached-token');
-    expect(r.trace).toContain('/dist/cli/main.js');
+    expect(r.trace).toContain('/dist/cli/main.cjs');
     expect(loaded(r.trace)).toEqual([]);
   });
 

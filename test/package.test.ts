@@ -117,9 +117,9 @@ describe('npm pack', () => {
   it('ships bin/ankra, dist/cli, package.json and README.md, and nothing of src, test, fixtures or the emulator', async () => {
     const r = ok(await runProgram('tar', ['-tzf', tarball], { env: { PATH: process.env.PATH ?? '' }, cwd: work }), 'tar -t');
     const files = r.stdout.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
-    expect(files).toEqual(expect.arrayContaining(['bin/ankra', 'dist/cli/main.js', 'dist/cli/lib/cli.js', 'dist/cli/lib/mint.js', 'package.json', 'README.md']));
+    expect(files).toEqual(expect.arrayContaining(['bin/ankra', 'bin/package.json', 'dist/cli/main.cjs', 'dist/cli/lib/cli.js', 'dist/cli/lib/mint.js', 'package.json', 'README.md']));
     expect(files.some((f) => f.startsWith('dist/cli/lib/chunks/'))).toBe(true);
-    const unexpected = files.filter((f) => !/^(bin\/ankra|dist\/cli\/.+\.js|package\.json|README\.md|LICEN[CS]E(\.\w+)?)$/.test(f));
+    const unexpected = files.filter((f) => !/^(bin\/ankra|bin\/package\.json|dist\/cli\/.+\.c?js|package\.json|README\.md|LICEN[CS]E(\.\w+)?)$/.test(f));
     expect(unexpected).toEqual([]);
     for (const f of files) expect(f).not.toMatch(/^(src|test|fixtures|dist\/emulator)\//);
   });
@@ -143,8 +143,8 @@ describe('npm pack', () => {
     }
     expect(problems).toEqual([]);
     // the exec plugin's entry loads no package at all on its own
-    const main = readFileSync(join(installed, 'dist', 'cli', 'main.js'), 'utf8');
-    expect([...main.matchAll(/\bfrom\s*["']([^"'.][^"']*)["']/g)].map((m) => m[1]).filter((s) => !s?.startsWith('node:'))).toEqual([]);
+    const main = readFileSync(join(installed, 'dist', 'cli', 'main.cjs'), 'utf8');
+    expect([...main.matchAll(/\brequire\(["']([^"'.][^"']*)["']\)/g)].map((m) => m[1]).filter((s) => !s?.startsWith('node:'))).toEqual([]);
   });
 });
 

@@ -212,3 +212,14 @@ describe('file lock', () => {
     held.release();
   });
 });
+
+describe('sha256 (the hot path avoids loading node:crypto)', () => {
+  it('matches node:crypto for the empty string, FIPS vectors, block boundaries, UTF-8 and random input', async () => {
+    const { createHash, randomBytes } = await import('node:crypto');
+    const { sha256Hex } = await import('../src/core/sha256');
+    const inputs = ['', 'abc', 'abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq', 'ü€😀', ...[55, 56, 63, 64, 65, 119, 120, 1000].map((n) => 'x'.repeat(n))];
+    for (let i = 0; i < 200; i++) inputs.push(randomBytes(i * 3).toString('base64'));
+    expect(sha256Hex('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    for (const s of inputs) expect(sha256Hex(s), JSON.stringify(s)).toBe(createHash('sha256').update(s, 'utf8').digest('hex'));
+  });
+});

@@ -4,12 +4,12 @@
  * its store, and an OIDC access token with less than a minute left is refreshed first,
  * under a lock shared by every ankra process, so a rotating refresh token is used once.
  */
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { BearerSource } from '../api/ankra';
 import { AuthError } from '../errors';
 import { updateConfig, type SessionMeta } from '../core/config';
 import { withLock } from '../core/lock';
+import { sha256Hex } from '../core/sha256';
 import type { Paths } from '../core/paths';
 import type { CredentialSource, Target } from './source';
 import { accountName, openStore, type SecretStore } from './store';
@@ -69,7 +69,7 @@ export class Credentials implements BearerSource {
 
   /** The lock that serialises refreshes of this login across processes. */
   private get refreshLock(): string {
-    const h = createHash('sha256').update(this.account).digest('hex').slice(0, 16);
+    const h = sha256Hex(this.account).slice(0, 16);
     return join(this.deps.paths.configDir, `session-${h}.lock`);
   }
 

@@ -7,7 +7,7 @@
  * Credential (as in Ankra's Go CLI): --token > a saved login > ANKRA_API_TOKEN > the Go
  * CLI's ~/.ankra.yaml token.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../core/sha256';
 import { DEFAULT_BASE_URL, normalizeBaseUrl, type Paths } from '../core/paths';
 import { readConfig, sessionMeta, type ConfigFile, type SessionMeta } from '../core/config';
 import { readGoCliLogin, type GoCliLogin } from './gocli';
@@ -51,7 +51,7 @@ export interface Resolved {
   config: ConfigFile;
 }
 
-const fingerprint = (secret: string) => createHash('sha256').update(secret).digest('hex').slice(0, 24);
+const fingerprint = (secret: string) => sha256Hex(secret).slice(0, 24);
 
 export function parseBaseUrl(raw: string, from: string): string {
   let u: URL;

@@ -4,10 +4,10 @@
  * sha256 of every input that changes the token (base URL, organisation, cluster, login), so
  * another login never sees someone else's token. Node built-ins only: this is the hot path.
  */
-import { createHash } from 'node:crypto';
 import { appendFileSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/fsutil';
+import { sha256Hex } from '../core/sha256';
 
 export interface CacheKeyParts {
   baseUrl: string;
@@ -31,9 +31,7 @@ export interface CachedToken {
 export const MIN_MARGIN_MS = 60_000;
 
 export function cacheKey(p: CacheKeyParts): string {
-  return createHash('sha256')
-    .update(JSON.stringify(['ankra-token-cache/v1', p.baseUrl, p.org ?? '', p.cluster, p.identity]))
-    .digest('hex');
+  return sha256Hex(JSON.stringify(['ankra-token-cache/v1', p.baseUrl, p.org ?? '', p.cluster, p.identity]));
 }
 
 export const cacheFile = (dir: string, key: string) => join(dir, `${key}.json`);

@@ -4,7 +4,14 @@
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+
+/**
+ * Unique enough for temp and lock file names: they are created with O_EXCL, so a clash
+ * fails loudly instead of overwriting. (No node:crypto: it is slow to load on the hot path.)
+ */
+export function uniqueSuffix(): string {
+  return `${process.pid}.${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 10)}`;
+}
 
 /** Create a directory (and parents) with mode 0700 for what ankra creates. */
 export function ensurePrivateDir(dir: string): void {
@@ -18,7 +25,7 @@ export function ensurePrivateDir(dir: string): void {
 export function writeFileAtomic(path: string, data: string, mode = 0o600): void {
   const dir = dirname(path);
   ensurePrivateDir(dir);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = join(dir, `.${basename(path)}.${uniqueSuffix()}.tmp`);
   let fd: number | undefined;
   try {
     fd = openSync(tmp, 'wx', mode);

@@ -8,7 +8,7 @@
 import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
+import { uniqueSuffix } from './fsutil';
 import { AnkraError, Exit } from '../errors';
 
 export interface LockOptions {
@@ -56,7 +56,7 @@ function staleness(path: string, staleMs: number): { content: string } | undefin
  * aside, and if what moved is not what was judged stale, put it back.
  */
 function breakStale(path: string, judged: string): void {
-  const aside = `${path}.${randomBytes(4).toString('hex')}.stale`;
+  const aside = `${path}.${uniqueSuffix()}.stale`;
   try {
     renameSync(path, aside);
   } catch {
@@ -104,7 +104,7 @@ function tryAcquire(path: string, token: string): boolean {
 export async function acquireLock(path: string, opts: LockOptions = {}): Promise<Lock> {
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const staleMs = opts.staleMs ?? 60_000;
-  const token = `${process.pid} ${hostname()} ${randomBytes(8).toString('hex')}`;
+  const token = `${process.pid} ${hostname()} ${uniqueSuffix()}`;
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 0; ; attempt++) {
     if (tryAcquire(path, token)) {

@@ -7,7 +7,7 @@
 // so each plugin call has its own parent process, as under kubectl (and sh costs both
 // sides the same). Ratios within one run are the figure to trust on a noisy machine.
 //
-//   BENCH_RUNS=40 npm run bench        (default 30 pairs, 10 misses)
+//   BENCH_RUNS=40 npm run bench        (default 40 pairs, 10 misses)
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,7 @@ import { createInterface } from 'node:readline';
 import { Agent, request } from 'undici';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
-const RUNS = Number(process.env.BENCH_RUNS ?? 30);
+const RUNS = Number(process.env.BENCH_RUNS ?? 40);
 const MISSES = Number(process.env.BENCH_MISSES ?? 10);
 const STAGING = 'c0000000-0000-4000-8000-000000000001';
 const TARGET_RATIO = 1.25;

@@ -29,9 +29,9 @@ const common = {
   absWorkingDir: root,
 };
 
-// The CLI is two builds. dist/cli/main.js is the entry kubectl runs on every call: one file
-// with the exec plugin's fast path inlined (a cache hit loads no other module), which
-// imports the rest only when needed. dist/cli/lib/ is everything else, split into chunks
+// The CLI is two builds. dist/cli/main.cjs is the entry kubectl runs on every call: one
+// CommonJS file with the exec plugin's fast path inlined (a cache hit loads no other module
+// and never starts the ES module loader), which imports the rest only when needed. dist/cli/lib/ is everything else, split into chunks
 // so each command loads only what it uses.
 const LAZY = { './cli': './lib/cli.js', '../exec/mint': './lib/mint.js' };
 const lazyImports = {
@@ -43,7 +43,7 @@ const lazyImports = {
 
 if (want('cli')) {
   if (clean) rmSync(join(root, 'dist', 'cli'), { recursive: true, force: true });
-  await build({ ...common, splitting: false, entryPoints: { main: 'src/main.ts' }, outdir: 'dist/cli', plugins: [lazyImports] });
+  await build({ ...common, format: 'cjs', splitting: false, entryPoints: ['src/main.ts'], outfile: 'dist/cli/main.cjs', plugins: [lazyImports] });
   await build({ ...common, entryPoints: { cli: 'src/cli.ts', mint: 'src/exec/mint.ts' }, outdir: 'dist/cli/lib' });
 }
 

@@ -29,7 +29,7 @@ function newest(dir) {
 // `ensure-built.mjs cli` checks only the CLI (what the test suite's global setup needs);
 // without arguments both the CLI and the emulator/demo.
 const only = process.argv[2];
-const outputs = [join(root, 'dist', 'cli', 'main.js')];
+const outputs = [join(root, 'dist', 'cli', 'main.cjs')];
 if (only !== 'cli') outputs.push(join(root, 'dist', 'emulator', 'main.js'));
 const sourceDirs = only === 'cli' ? [join(root, 'src')] : [join(root, 'src'), join(root, 'fixtures')];
 const sources = Math.max(...sourceDirs.map(newest), statSync(join(root, 'package.json')).mtimeMs);
