@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Account, Oidc } from '../fixtures/emulator/contracts';
 import { DEFAULT_OIDC_TTL, OidcRejection, createOidc } from '../fixtures/emulator/oidc';
 import { generateTls } from '../fixtures/emulator/tls';
+import { parseForm } from './helpers/form';
 
 const ALICE: Account = { id: 'user-alice', email: 'alice@acme.test', name: 'Alice Anders' };
 const BOB: Account = { id: 'user-bob', email: 'bob@acme.test', name: 'Bob Berg' };
@@ -92,19 +93,6 @@ async function expectOAuthError(promise: Promise<unknown>, error: string): Promi
   );
   expect(err).toBeInstanceOf(client.ResponseBodyError);
   expect(err).toMatchObject({ error });
-}
-
-/** The page's form as a browser would submit it: action and named fields (buttons excluded). */
-function parseForm(html: string): { action: string; fields: URLSearchParams } {
-  const decode = (s: string) => s.replace(/&#(\d+);/g, (_, code: string) => String.fromCharCode(Number(code)));
-  const action = /<form[^>]*\baction="([^"]*)"/.exec(html)?.[1];
-  if (action === undefined) throw new Error('no form on the page');
-  const fields = new URLSearchParams();
-  for (const [, tag = ''] of html.matchAll(/<input\b([^>]*)>/g)) {
-    const name = /\bname="([^"]*)"/.exec(tag)?.[1];
-    if (name) fields.set(name, decode(/\bvalue="([^"]*)"/.exec(tag)?.[1] ?? ''));
-  }
-  return { action: decode(action), fields };
 }
 
 function completeUri(flow: client.DeviceAuthorizationResponse): string {

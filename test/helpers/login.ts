@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { ANKRA_BIN, type RunResult } from './cli';
 import type { EmulatorHandle } from './emulator';
+import { parseForm } from './form';
 
 export interface LiveAnkra {
   child: ChildProcess;
@@ -66,19 +67,6 @@ export function startAnkra(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 3
 
 /** The user code ankra printed ("… enter the code BCDF-GHJK"). */
 export const USER_CODE = /enter the code ([A-Z]{4}-[A-Z]{4})/;
-
-/** The verification page's form as a browser would submit it: action and named fields. */
-function parseForm(html: string): { action: string; fields: URLSearchParams } {
-  const decode = (s: string) => s.replace(/&#(\d+);/g, (_, code: string) => String.fromCharCode(Number(code))).replace(/&amp;/g, '&');
-  const action = /<form[^>]*\baction="([^"]*)"/.exec(html)?.[1];
-  if (action === undefined) throw new Error('no form on the page');
-  const fields = new URLSearchParams();
-  for (const [, tag = ''] of html.matchAll(/<input\b([^>]*)>/g)) {
-    const name = /\bname="([^"]*)"/.exec(tag)?.[1];
-    if (name) fields.set(name, decode(/\bvalue="([^"]*)"/.exec(tag)?.[1] ?? ''));
-  }
-  return { action: decode(action), fields };
-}
 
 /**
  * Opens the verification page ankra pointed at, types the user code and the email into the
