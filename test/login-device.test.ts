@@ -71,6 +71,7 @@ describe('ankra login (device flow)', () => {
     expect(login.stderr).toContain(`open ${emu.issuer}/device and enter the code ${code}`);
     expect(login.stderr).toContain(`(or open ${emu.issuer}/device?user_code=${code})`);
     expect(login.stderr).toContain(`Logged in to ${emu.baseUrl} as ${EMAIL.alice}`);
+    expect(login.stderr).not.toContain('█'); // no QR code when stderr is not a terminal
     const secret = fileSecret(env, emu.baseUrl);
     expect(secret).toMatchObject({ kind: 'oidc', access_token: expect.any(String), refresh_token: expect.any(String) });
 
@@ -263,6 +264,9 @@ describe('ankra login (device flow)', () => {
     // eslint-disable-next-line no-control-regex
     expect(a.stdout).not.toMatch(/\u001b\[3\dm/); // NO_COLOR: a spinner, but no colours
     expect(a.stdout).toContain(`Logged in to ${emu.baseUrl} as ${EMAIL.alice}`);
+    // A QR code of the complete verification URI for a phone, only where it fits.
+    expect(a.stdout).toMatch(/█▀▀▀▀▀▀▀█[▀█▄ ]+█▀▀▀▀▀▀▀█/);
+    expect(b.stdout).not.toContain('█');
     expect(b.code, b.stdout.slice(0, 2000)).toBe(0);
     expect(b.stdout).toContain('Waiting for you to approve the login');
     expect(b.stdout.length).toBeLessThan(5000); // no runaway redraw loop

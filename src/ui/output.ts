@@ -195,6 +195,20 @@ export class Output {
     };
   }
 
+  /**
+   * A QR code of `text` on stderr, for a phone to scan: only on a terminal wide and tall
+   * enough to show it whole (never in pipes, logs or CI).
+   */
+  async qrCode(text: string): Promise<void> {
+    if (!this.stderrTTY) return;
+    const { renderUnicodeCompact } = await import('uqr');
+    const qr = renderUnicodeCompact(text, { border: 1 });
+    const lines = qr.split('\n');
+    const width = Math.max(...lines.map((l) => [...l].length));
+    if ((process.stderr.columns ?? 0) < width || (process.stderr.rows ?? 0) < lines.length + 6) return;
+    writeStderr(`${qr}\n`);
+  }
+
   /** Ask a yes/no question on the terminal. Callers check `interactive` first. */
   async confirm(question: string): Promise<boolean> {
     const { createInterface } = await import('node:readline/promises');

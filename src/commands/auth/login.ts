@@ -98,6 +98,7 @@ async function loginWithDevice(ctx: Context, opts: Options): Promise<number> {
   const out = ctx.out;
   out.info(`To log in to ${ctx.target.baseUrl}, open ${out.paint(device.verificationUri, 'cyan', 'err')} and enter the code ${out.paint(device.userCode, 'bold', 'err')}`);
   if (device.verificationUriComplete) out.info(`(or open ${device.verificationUriComplete})`);
+  await out.qrCode(device.verificationUriComplete ?? device.verificationUri);
   if (opts.browser && canOpenBrowser(ctx.env)) openBrowser(device.verificationUriComplete ?? device.verificationUri, ctx.env);
 
   // Ctrl-C cancels the wait at once; the previous session, if any, is left as it was.
