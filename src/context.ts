@@ -7,7 +7,7 @@ import { AnkraApi, notLoggedIn } from './api/ankra';
 import { HttpClient } from './api/http';
 import { looksLikeId, type Cluster } from './api/types';
 import { Credentials } from './auth/credentials';
-import { resolve, type Resolved, type Target } from './auth/source';
+import { resolve, type ResolveOptions, type Resolved, type Target } from './auth/source';
 import { NotFoundError, UsageError } from './errors';
 import { resolvePaths, type Paths } from './core/paths';
 import { Output, type Format } from './ui/output';
@@ -39,13 +39,15 @@ export class Context {
   constructor(
     readonly global: GlobalOptions,
     readonly env: NodeJS.ProcessEnv,
+    /** For the exec plugin: see `ResolveOptions.exec`. */
+    private readonly resolveOptions: ResolveOptions = {},
   ) {
     this.paths = resolvePaths(env);
     this.out = new Output({ format: global.output, color: global.color, debug: global.debug });
   }
 
   get resolved(): Resolved {
-    this.resolvedValue ??= resolve({ baseUrl: this.global.baseUrl, org: this.global.org, token: this.global.token }, this.env, this.paths);
+    this.resolvedValue ??= resolve({ baseUrl: this.global.baseUrl, org: this.global.org, token: this.global.token }, this.env, this.paths, this.resolveOptions);
     return this.resolvedValue;
   }
 
@@ -60,7 +62,14 @@ export class Context {
   readonly debug = (line: string): void => this.out.debug(line);
 
   http(): HttpClient {
-    this.httpClient ??= new HttpClient({ baseUrl: this.target.baseUrl, caFile: this.caFile, env: this.env, debug: this.debug });
+    this.httpClient ??= new HttpClient({
+      baseUrl: this.target.baseUrl,
+      caFile: this.caFile,
+      env: this.env,
+      debug: this.debug,
+      // kubectl waits for the plugin, and other plugins wait for its lock (60 s): finish first.
+      ...(this.resolveOptions.exec ? { deadlineMs: 45_000 } : {}),
+    });
     return this.httpClient;
   }
 

@@ -92,19 +92,32 @@ export function exitCodeOf(err: unknown): ExitCode {
   return err instanceof AnkraError ? err.exitCode : Exit.FAILURE;
 }
 
-/** The one line printed for an error: cause, then the next step. Never a stack. */
+/**
+ * The one line printed for an error: cause, then the next step. Never a stack. Messages
+ * carry text from servers (details, reconcile errors, names), so the line is cleaned.
+ */
 export function messageOf(err: unknown): string {
   if (err instanceof AnkraError) {
-    return err.hint ? `${err.message}; ${err.hint}` : err.message;
+    return oneLine(err.hint ? `${err.message}; ${err.hint}` : err.message);
   }
   if (err instanceof Error) {
     const code = (err as NodeJS.ErrnoException).code;
-    return code ? `${err.message} (${code})` : err.message;
+    return oneLine(code ? `${err.message} (${code})` : err.message);
   }
-  return String(err);
+  return oneLine(String(err));
 }
 
-/** Collapse a message to one line so multi-line server text cannot break the format. */
+// Terminal escape sequences (CSI, OSC with either terminator, other ESC pairs) and C0/C1
+// control characters: text from elsewhere must not clear the screen, move the cursor,
+// fake colours or hyperlinks, or forge extra lines.
+// eslint-disable-next-line no-control-regex
+const ESCAPES = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[@-_]|[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/** Text from elsewhere as one clean line: no escapes or control characters, no line breaks. */
 export function oneLine(s: string): string {
-  return s.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+  return s
+    .replace(/\s*[\r\n]+\s*/g, ' ')
+    .replace(ESCAPES, '')
+    .replace(/\t/g, ' ')
+    .trim();
 }

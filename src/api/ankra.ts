@@ -140,12 +140,20 @@ export class AnkraApi {
     return isObj(b) && typeof b.revoked === 'number' ? b.revoked : 0;
   }
 
-  async mintToken(clusterId: string, ctx: ErrorContext = {}): Promise<K8sToken> {
-    const b = await this.json({ method: 'POST', path: `${clusterPath(clusterId)}/k8s-token`, idempotent: true }, { action: 'get a Kubernetes token', ...ctx });
+  /**
+   * Mints a Kubernetes token. `expiresAtLocal` is `expires_at` moved onto this machine's
+   * clock (by the skew between the answer's Date header and the local time), because
+   * kubectl compares it with the local clock.
+   */
+  async mintToken(clusterId: string, ctx: ErrorContext = {}): Promise<K8sToken & { expiresAtLocal: string }> {
+    if (!this.auth) throw notLoggedIn(this.baseUrl);
+    const res = await this.send({ method: 'POST', path: `${clusterPath(clusterId)}/k8s-token`, idempotent: true });
+    const b = this.parse(res, { action: 'get a Kubernetes token', ...ctx });
     if (!isObj(b) || typeof b.token !== 'string' || !b.token || typeof b.expires_at !== 'string' || Number.isNaN(Date.parse(b.expires_at))) {
       throw malformed('POST …/k8s-token', 'no token/expires_at');
     }
-    return b as unknown as K8sToken;
+    const expiresAtLocal = new Date(Date.parse(b.expires_at) - clockSkewMs(res)).toISOString();
+    return { ...(b as unknown as K8sToken), expiresAtLocal };
   }
 
   // ------------------------------------------------------------------ plumbing
@@ -238,6 +246,15 @@ export class AnkraApi {
 
 export function notLoggedIn(baseUrl: string): AuthError {
   return new AuthError(`not logged in to ${baseUrl}`, { hint: 'run `ankra login` (in CI, set ANKRA_API_TOKEN)' });
+}
+
+/** How far the server's clock is ahead of ours, from the Date header; 0 when unknown or within 2 s. */
+export function clockSkewMs(res: Pick<HttpResponse, 'headers' | 'receivedAt'>): number {
+  const server = Date.parse(res.headers.date ?? '');
+  if (Number.isNaN(server)) return 0;
+  const skew = server - res.receivedAt;
+  // The header has a one-second resolution: ignore what it cannot tell apart.
+  return Math.abs(skew) < 2000 ? 0 : skew;
 }
 
 function clusterPath(id: string): string {

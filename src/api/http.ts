@@ -7,7 +7,7 @@
 import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { readFileSync } from 'node:fs';
 import { createSecureContext, rootCertificates } from 'node:tls';
-import { AnkraError, Exit, UsageError, oneLine } from '../errors';
+import { AnkraError, ApiError, Exit, UsageError, oneLine } from '../errors';
 import { USER_AGENT } from '../version';
 
 export interface HttpOptions {
@@ -19,6 +19,11 @@ export interface HttpOptions {
   timeoutMs?: number;
   /** Attempts for retryable requests (default 3). */
   attempts?: number;
+  /**
+   * One deadline for everything this client sends (ms from its creation): the exec plugin
+   * must answer kubectl, and release its lock, in bounded time whatever the server does.
+   */
+  deadlineMs?: number;
   debug?: (line: string) => void;
 }
 
@@ -44,6 +49,8 @@ export interface HttpResponse {
   attempts: number;
   url: string;
   method: string;
+  /** Local time (ms) when the answer arrived. */
+  receivedAt: number;
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
@@ -123,12 +130,36 @@ export function retryAfterMs(value: string | undefined, now = Date.now()): numbe
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
+/** The largest answer ankra reads; the API's answers are a few kilobytes. */
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(err?: Error): unknown }, url: URL, method: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      body.destroy();
+      throw new ApiError(`the Ankra API sent an answer larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB to ${method} ${url.pathname}`, 502, {
+        hint: 'check --base-url: it may not be an Ankra API',
+      });
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Stands for "the time allowed ran out" in describeNetworkError. */
+class TimeoutFailure extends Error {
+  override readonly name = 'TimeoutError';
+}
+
 /** Longest Retry-After ankra waits for by itself; longer ones are reported. */
 const MAX_RETRY_AFTER_MS = 20_000;
 
 function describeNetworkError(err: unknown, url: URL): AnkraError {
   const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
-  const code = e.code ?? e.cause?.code ?? '';
+  const code = e.name === 'TimeoutError' ? 'ANKRA_TIMEOUT' : (e.code ?? e.cause?.code ?? '');
   const where = url.origin;
   const tls = /CERT|SELF_SIGNED|UNABLE_TO|SSL|TLS|ERR_TLS/.test(code);
   if (tls) {
@@ -145,6 +176,7 @@ function describeNetworkError(err: unknown, url: URL): AnkraError {
     ETIMEDOUT: 'timed out',
     UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
     UND_ERR_HEADERS_TIMEOUT: 'no answer in time',
+    ANKRA_TIMEOUT: 'no answer in time',
     UND_ERR_BODY_TIMEOUT: 'answer stalled',
     UND_ERR_SOCKET: 'connection closed',
     EHOSTUNREACH: 'host unreachable',
@@ -160,6 +192,7 @@ function describeNetworkError(err: unknown, url: URL): AnkraError {
 export class HttpClient {
   readonly baseUrl: string;
   readonly dispatcher: Dispatcher;
+  private readonly deadline: AbortSignal | undefined;
   private readonly timeoutMs: number;
   private readonly attempts: number;
   private readonly debug: (line: string) => void;
@@ -172,6 +205,7 @@ export class HttpClient {
     this.attempts = opts.attempts ?? 3;
     this.debug = opts.debug ?? (() => undefined);
     this.dispatcher = makeDispatcher(opts.caFile, opts.env, this.timeoutMs);
+    this.deadline = opts.deadlineMs ? AbortSignal.timeout(opts.deadlineMs) : undefined;
   }
 
   url(path: string, query?: HttpRequest['query']): URL {
@@ -192,6 +226,9 @@ export class HttpClient {
     this.debugHeaders(req.method, url, headers);
     for (let attempt = 1; ; attempt++) {
       const started = Date.now();
+      // A whole attempt, headers and body, must finish in time (undici's own timeouts only
+      // bound the gaps between bytes, so a server dripping one byte a second would never end).
+      const signals = [AbortSignal.timeout(this.timeoutMs), ...(this.deadline ? [this.deadline] : []), ...(req.signal ? [req.signal] : [])];
       let res: HttpResponse;
       try {
         const r = await request(url, {
@@ -199,16 +236,17 @@ export class HttpClient {
           headers,
           body,
           dispatcher: this.dispatcher,
-          signal: req.signal,
+          signal: AbortSignal.any(signals),
         });
-        const text = await r.body.text();
-        res = { status: r.statusCode, headers: flatten(r.headers), text, attempts: attempt, url: url.toString(), method: req.method };
+        const text = await readCapped(r.body, url, req.method);
+        res = { status: r.statusCode, headers: flatten(r.headers), text, attempts: attempt, url: url.toString(), method: req.method, receivedAt: Date.now() };
       } catch (err) {
-        if (req.signal?.aborted) throw err;
+        if (req.signal?.aborted || err instanceof AnkraError) throw err;
+        if (this.deadline?.aborted) throw describeNetworkError(new TimeoutFailure(), url);
         const failure = describeNetworkError(err, url);
         this.debug(`${req.method} ${url} failed after ${Date.now() - started} ms: ${failure.message}`);
         if (retryable && attempt < this.attempts && !/TLS/.test(failure.message)) {
-          await sleep(backoff(attempt), req.signal);
+          await this.pause(backoff(attempt), req.signal);
           continue;
         }
         throw failure;
@@ -217,8 +255,17 @@ export class HttpClient {
       const wait = this.retryDelay(res, retryable, attempt);
       if (wait === undefined) return res;
       this.debug(`retrying in ${Math.round(wait)} ms`);
-      await sleep(wait, req.signal);
+      await this.pause(wait, req.signal);
     }
+  }
+
+  /** Wait before a retry, but never past the deadline. */
+  private async pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    const signals = [...(this.deadline ? [this.deadline] : []), ...(signal ? [signal] : [])];
+    await sleep(ms, signals.length ? AbortSignal.any(signals) : undefined).catch((err: unknown) => {
+      if (signal?.aborted) throw err;
+      throw describeNetworkError(new TimeoutFailure(), new URL(this.baseUrl));
+    });
   }
 
   private debugHeaders(method: string, url: URL, headers: Record<string, string>): void {

@@ -41,6 +41,14 @@ export function parseSecret(raw: string | undefined): SessionSecret | undefined 
   return undefined;
 }
 
+/**
+ * The lock that serialises changes to one login across processes: refreshes (a rotating
+ * refresh token is used once), and login and logout replacing or removing the session.
+ */
+export function sessionLockPath(configDir: string, account: string): string {
+  return join(configDir, `session-${sha256Hex(account).slice(0, 16)}.lock`);
+}
+
 export interface CredentialDeps {
   paths: Paths;
   env: NodeJS.ProcessEnv;
@@ -67,10 +75,8 @@ export class Credentials implements BearerSource {
     return accountName(this.target.baseUrl, this.target.profile);
   }
 
-  /** The lock that serialises refreshes of this login across processes. */
   private get refreshLock(): string {
-    const h = sha256Hex(this.account).slice(0, 16);
-    return join(this.deps.paths.configDir, `session-${h}.lock`);
+    return sessionLockPath(this.deps.paths.configDir, this.account);
   }
 
   email(): string | undefined {
@@ -143,7 +149,7 @@ export class Credentials implements BearerSource {
     const meta = this.source.session;
     if (!meta?.issuer || !meta.client_id) throw new AuthError('your session cannot be refreshed', { hint: 'run `ankra login`' });
     const store = await this.openSessionStore(meta);
-    return withLock(this.refreshLock, { what: 'the session refresh', timeoutMs: 30_000, staleMs: 45_000 }, async () => {
+    return withLock(this.refreshLock, { what: 'the session refresh', timeoutMs: 60_000 }, async () => {
       const current = parseSecret(await store.get(this.account));
       if (current?.kind === 'oidc' && current.access_token !== stale && Date.parse(current.expires_at) - this.now > REFRESH_MARGIN_MS) {
         this.cached = current;

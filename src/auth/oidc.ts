@@ -38,7 +38,8 @@ const isLoopback = (u: URL) => ['localhost', '127.0.0.1', '[::1]'].includes(u.ho
 
 async function configure(opts: OidcClientOptions): Promise<client.Configuration> {
   const issuer = new URL(opts.issuer);
-  const timeoutS = opts.timeoutS ?? 30;
+  // Per request. A refresh may run inside the exec plugin, which must answer kubectl soon.
+  const timeoutS = opts.timeoutS ?? 15;
   const dispatcher = makeDispatcher(opts.caFile, opts.env, timeoutS * 1000);
   const customFetch: client.CustomFetch = async (url, init) => {
     const started = Date.now();
@@ -66,8 +67,9 @@ export function oauthError(err: unknown): string | undefined {
 
 function describe(err: unknown, doing: string): AnkraError {
   if (err instanceof AnkraError) return err;
-  const e = err as { error?: string; error_description?: string; message?: string; cause?: { code?: string; message?: string } };
-  const why = e.error_description ?? e.error ?? e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
+  const e = err as { name?: string; code?: unknown; error?: string; error_description?: string; message?: string; cause?: { name?: string; code?: unknown; message?: string } };
+  const timedOut = e.name === 'TimeoutError' || e.cause?.name === 'TimeoutError' || e.code === 'OAUTH_TIMEOUT';
+  const why = timedOut ? 'no answer in time' : (e.error_description ?? e.error ?? (typeof e.cause?.code === 'string' ? e.cause.code : undefined) ?? e.cause?.message ?? e.message ?? String(err));
   const tls = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(`${e.cause?.code ?? ''} ${why}`);
   return new AnkraError(`${doing}: ${oneLine(String(why))}`, Exit.FAILURE, {
     hint: tls ? 'if it uses a private CA, pass --ca-file PATH' : 'check the issuer URL and your network (--debug shows each request)',

@@ -3,9 +3,12 @@
  * keychain, so the exec plugin's fast path can key its cache on it. Node built-ins only.
  *
  * Base URL: --base-url > ANKRA_BASE_URL > the server of the last `ankra login` > the Go
- * CLI's ~/.ankra.yaml > https://platform.ankra.app.
+ * CLI's ~/.ankra.yaml > https://platform.ankra.app. The exec plugin skips "the last login":
+ * the kubeconfig entries ankra writes pin their server, and an entry without one was written
+ * by the Go CLI, which resolves it from the environment and ~/.ankra.yaml only, so a login to
+ * another server must not redirect it.
  * Credential (as in Ankra's Go CLI): --token > a saved login > ANKRA_API_TOKEN > the Go
- * CLI's ~/.ankra.yaml token.
+ * CLI's ~/.ankra.yaml token, which is only ever sent to the Go CLI's own server.
  */
 import { sha256Hex } from '../core/sha256';
 import { DEFAULT_BASE_URL, normalizeBaseUrl, type Paths } from '../core/paths';
@@ -70,7 +73,21 @@ export function parseBaseUrl(raw: string, from: string): string {
   return normalizeBaseUrl(raw);
 }
 
-export function resolve(flags: GlobalFlags, env: NodeJS.ProcessEnv, paths: Paths): Resolved {
+export interface ResolveOptions {
+  /** Resolving for `cluster kube-token`: never fall back to the last login's server. */
+  exec?: boolean;
+}
+
+/** The server the Go CLI's token belongs to; an unreadable base-url matches nothing. */
+function goCliServer(login: GoCliLogin): string | undefined {
+  try {
+    return login.baseUrl ? parseBaseUrl(login.baseUrl, '~/.ankra.yaml') : DEFAULT_BASE_URL;
+  } catch {
+    return undefined;
+  }
+}
+
+export function resolve(flags: GlobalFlags, env: NodeJS.ProcessEnv, paths: Paths, opts: ResolveOptions = {}): Resolved {
   const config = readConfig(paths.configDir);
   let gocli: GoCliLogin | undefined | null = null; // null: not read yet
   const goCli = () => (gocli === null ? (gocli = readGoCliLogin(paths.goCliConfig)) : gocli);
@@ -79,7 +96,7 @@ export function resolve(flags: GlobalFlags, env: NodeJS.ProcessEnv, paths: Paths
   let baseUrlFrom: BaseUrlOrigin;
   if (flags.baseUrl) [baseUrl, baseUrlFrom] = [parseBaseUrl(flags.baseUrl, '--base-url'), 'flag'];
   else if (env.ANKRA_BASE_URL) [baseUrl, baseUrlFrom] = [parseBaseUrl(env.ANKRA_BASE_URL, 'ANKRA_BASE_URL'), 'env'];
-  else if (config.current_base_url) [baseUrl, baseUrlFrom] = [parseBaseUrl(config.current_base_url, 'ankra settings'), 'login'];
+  else if (config.current_base_url && !opts.exec) [baseUrl, baseUrlFrom] = [parseBaseUrl(config.current_base_url, 'ankra settings'), 'login'];
   else if (goCli()?.baseUrl) [baseUrl, baseUrlFrom] = [parseBaseUrl(goCli()?.baseUrl ?? '', '~/.ankra.yaml'), 'gocli'];
   else [baseUrl, baseUrlFrom] = [DEFAULT_BASE_URL, 'default'];
 
@@ -102,8 +119,10 @@ export function resolve(flags: GlobalFlags, env: NodeJS.ProcessEnv, paths: Paths
   } else if (envToken) {
     source = { kind: 'env', identity: `token:${fingerprint(envToken)}`, token: envToken, label: 'API token from ANKRA_API_TOKEN' };
   } else {
-    const t = goCli()?.token;
-    if (t) source = { kind: 'gocli', identity: `token:${fingerprint(t)}`, token: t, label: "API token from the Go CLI's ~/.ankra.yaml" };
+    const login = goCli();
+    if (login?.token && goCliServer(login) === baseUrl) {
+      source = { kind: 'gocli', identity: `token:${fingerprint(login.token)}`, token: login.token, label: "API token from the Go CLI's ~/.ankra.yaml" };
+    }
   }
   const envTokenIgnored = envToken !== undefined && source !== undefined && source.kind !== 'env';
   return { target, source, envTokenIgnored, config };

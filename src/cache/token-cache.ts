@@ -4,7 +4,7 @@
  * sha256 of every input that changes the token (base URL, organisation, cluster, login), so
  * another login never sees someone else's token. Node built-ins only: this is the hot path.
  */
-import { appendFileSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, readlinkSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/fsutil';
 import { sha256Hex } from '../core/sha256';
@@ -57,7 +57,8 @@ export const ERROR_TTL_MS = 5_000;
 export function readCachedError(dir: string, key: string, nowMs: number): CachedError | undefined {
   try {
     const e = JSON.parse(readFileSync(errorFile(dir, key), 'utf8')) as Partial<CachedError>;
-    if (e.v === 1 && typeof e.message === 'string' && typeof e.exit_code === 'number' && typeof e.until === 'number' && e.until > nowMs) {
+    // An `until` further away than the TTL means the clock went back: not trusted.
+    if (e.v === 1 && typeof e.message === 'string' && typeof e.exit_code === 'number' && typeof e.until === 'number' && e.until > nowMs && e.until <= nowMs + ERROR_TTL_MS) {
       return e as CachedError;
     }
   } catch {
@@ -115,24 +116,39 @@ export function writeCached(dir: string, key: string, entry: CachedToken): void 
 /*
  * Which processes a cached token was handed to. kubectl (client-go) runs the plugin once
  * per process and keeps the credential until it expires; it runs it again only when the
- * server answered 401 (client-go sets KUBERNETES_EXEC_INFO; only such calls are tracked). So a second request for the same token from the same parent process
- * means the token was rejected (say, the grant was revoked): the plugin must not serve it
- * again but ask Ankra, which then explains what happened. One line per (token, process),
- * appended; reset when a new token is cached.
+ * server answered 401 (client-go sets KUBERNETES_EXEC_INFO; only such calls are tracked).
+ * So a second request for the same token from the same parent process means the token was
+ * rejected (say, the grant was revoked): the plugin must not serve it again but ask Ankra,
+ * which then explains what happened. One line per (token, process), appended; reset when a
+ * new token is cached.
+ *
+ * "The same process" is its pid and its executable: a kubectl dispatcher (as in Google's
+ * Cloud SDK) runs the plugin, then exec()s the real kubectl under the same pid, which runs
+ * it again; that is a new program, not a rejection. Where the executable cannot be read
+ * cheaply (no /proc: macOS, Windows), nothing is tracked: a pid alone would make every
+ * dispatched kubectl call mint.
  */
-const servedLine = (entry: CachedToken, ppid: number) => `${entry.issued_at} ${ppid}`;
-
-export function alreadyServed(dir: string, key: string, entry: CachedToken, ppid: number): boolean {
+export function callerOf(ppid: number): string | undefined {
   try {
-    return readFileSync(servedFile(dir, key), 'utf8').split('\n').includes(servedLine(entry, ppid));
+    return `${ppid} ${readlinkSync(`/proc/${ppid}/exe`)}`;
+  } catch {
+    return undefined;
+  }
+}
+
+const servedLine = (entry: CachedToken, caller: string) => `${entry.issued_at} ${caller}`;
+
+export function alreadyServed(dir: string, key: string, entry: CachedToken, caller: string): boolean {
+  try {
+    return readFileSync(servedFile(dir, key), 'utf8').split('\n').includes(servedLine(entry, caller));
   } catch {
     return false;
   }
 }
 
-export function recordServed(dir: string, key: string, entry: CachedToken, ppid: number): void {
+export function recordServed(dir: string, key: string, entry: CachedToken, caller: string): void {
   try {
-    appendFileSync(servedFile(dir, key), `${servedLine(entry, ppid)}\n`, { mode: 0o600 });
+    appendFileSync(servedFile(dir, key), `${servedLine(entry, caller)}\n`, { mode: 0o600 });
   } catch {
     // Only a hint for later: never worth failing kubectl over.
   }
@@ -163,6 +179,8 @@ export function clearCache(dir: string, baseUrl?: string): number {
   }
   let n = 0;
   for (const name of names) {
+    // Temp files of a write that was killed half-way may hold a token too.
+    if (name.startsWith('.') && name.endsWith('.tmp')) unlinkQuietly(join(dir, name));
     if (!name.endsWith('.json')) continue;
     const key = name.slice(0, -'.json'.length);
     if (baseUrl !== undefined) {

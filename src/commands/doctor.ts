@@ -9,7 +9,7 @@ import { isAbsolute } from 'node:path';
 import type { AnkraApi } from '../api/ankra';
 import type { Capabilities, Grant } from '../api/types';
 import type { ClusterRef, Context } from '../context';
-import { AnkraError, Exit, NotFoundError, exitCodeOf, messageOf, type ExitCode } from '../errors';
+import { AnkraError, Exit, NotFoundError, exitCodeOf, messageOf, oneLine, type ExitCode } from '../errors';
 import type { AnkraContext } from '../kube/kubeconfig';
 import { findOnPath } from './kubeconfig/exec-command';
 
@@ -151,7 +151,7 @@ const CHECKS: Check[] = [
     async run(_ctx, _o, s) {
       const c = s.cluster as ClusterRef;
       const t = await (s.api as AnkraApi).mintToken(c.id, { cluster: c.name });
-      const mins = Math.round((Date.parse(t.expires_at) - Date.now()) / 60_000);
+      const mins = Math.round((Date.parse(t.expiresAtLocal) - Date.now()) / 60_000);
       return `Ankra mints a Kubernetes token (valid ${mins} min)`;
     },
   },
@@ -324,7 +324,8 @@ export async function run(ctx: Context, opts: Options): Promise<number> {
 function printCheck(ctx: Context, r: CheckResult): void {
   const out = ctx.out;
   const mark = r.status === 'ok' ? out.paint('✓', 'green') : r.status === 'fail' ? out.paint('✗', 'red') : out.paint('-', 'dim');
-  const line = `${mark} ${r.check.padEnd(15)} ${r.status === 'skip' ? out.paint(r.detail, 'dim') : r.detail}`;
-  out.print(r.fix ? `${line}\n  ${out.paint('fix:', 'yellow')} ${r.fix}` : line);
+  const detail = oneLine(r.detail);
+  const line = `${mark} ${r.check.padEnd(15)} ${r.status === 'skip' ? out.paint(detail, 'dim') : detail}`;
+  out.print(r.fix ? `${line}\n  ${out.paint('fix:', 'yellow')} ${oneLine(r.fix)}` : line);
 }
 

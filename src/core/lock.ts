@@ -2,8 +2,8 @@
  * Inter-process file locks: `<path>` created exclusively, holding "pid host nonce".
  * Used for the per-key token cache lock (so N kubectl processes mint once), the refresh
  * lock (so a rotating refresh token is used once) and kubeconfig writes (kubectl's own
- * `<file>.lock` convention). A lock whose process is gone, or that is older than
- * `staleMs`, is broken. Node built-ins only.
+ * `<file>.lock` convention). A lock whose process is gone is broken at once; one whose owner
+ * cannot be checked, once it is older than `staleMs`. Node built-ins only.
  */
 import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -35,7 +35,12 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Why an existing lock may be broken, or undefined if it must be respected. */
+/**
+ * Whether an existing lock may be broken: its owner, on this host, is gone; or it is older
+ * than `staleMs` and its owner cannot be checked (another host, or kubectl's empty lock
+ * files). A live local owner is always waited for, however slow: breaking its lock would
+ * let a rotating refresh token be used twice.
+ */
 function staleness(path: string, staleMs: number): { content: string } | undefined {
   let content: string;
   let mtimeMs: number;
@@ -46,9 +51,9 @@ function staleness(path: string, staleMs: number): { content: string } | undefin
     return undefined; // gone already: the next attempt will simply take it
   }
   const [pid, host] = content.split(' ');
-  const ownerGone = host === hostname() && Number(pid) > 0 && !alive(Number(pid));
-  if (ownerGone || Date.now() - mtimeMs > staleMs) return { content };
-  return undefined;
+  const local = host === hostname() && Number(pid) > 0;
+  if (local) return alive(Number(pid)) ? undefined : { content };
+  return Date.now() - mtimeMs > staleMs ? { content } : undefined;
 }
 
 /**

@@ -6,11 +6,11 @@
  * command; stdout stays empty.
  */
 import type { AnkraApi } from '../api/ankra';
-import { looksLikeId, type Grant, type K8sToken } from '../api/types';
-import { cacheKey, forgetCached, isFresh, lockFile, readCached, recordServed, writeCached, writeCachedError, type CachedToken } from '../cache/token-cache';
+import { looksLikeId, type Grant } from '../api/types';
+import { cacheKey, callerOf, forgetCached, isFresh, lockFile, readCached, recordServed, writeCached, writeCachedError, type CachedToken } from '../cache/token-cache';
 import { Context } from '../context';
 import { withLock } from '../core/lock';
-import { ApiError, Exit, NoGrantError, NotFoundError, UsageError, exitCodeOf, messageOf } from '../errors';
+import { AnkraError, ApiError, Exit, NoGrantError, NotFoundError, UsageError, exitCodeOf, messageOf, oneLine } from '../errors';
 import { execApiVersion, execCredential, parseKubeTokenArgs, type KubeTokenArgs } from '../fastpath/kube-token';
 import { writeStderr, writeStdout } from '../ui/stdio';
 
@@ -32,6 +32,7 @@ export async function mintWithArgs(args: KubeTokenArgs, env: NodeJS.ProcessEnv, 
   const ctx = new Context(
     { baseUrl: args.baseUrl, org: args.org, token: args.token, caFile: args.caFile, output: 'json', debug: args.debug, color: false },
     env,
+    { exec: true },
   );
   try {
     if (!args.cluster) throw new UsageError('--cluster is required', { hint: 'this command is run by kubectl; see `ankra cluster kubeconfig add`' });
@@ -56,7 +57,8 @@ async function mint(ctx: Context, cluster: string, env: NodeJS.ProcessEnv, rejec
     const again = readCached(dir, key);
     if (again && isFresh(again, Date.now()) && again.issued_at !== rejected) {
       ctx.debug('token cache filled by another process while waiting');
-      if (env.KUBERNETES_EXEC_INFO) recordServed(dir, key, again, process.ppid);
+      const caller = env.KUBERNETES_EXEC_INFO ? callerOf(process.ppid) : undefined;
+      if (caller) recordServed(dir, key, again, caller);
       writeStdout(execCredential(again.token, again.expires_at, apiVersion));
       return 0;
     }
@@ -64,7 +66,7 @@ async function mint(ctx: Context, cluster: string, env: NodeJS.ProcessEnv, rejec
     const clusterId = looksLikeId(cluster) ? cluster : (await ctx.cluster(cluster)).id;
     const api = await ctx.api();
     const issued = new Date().toISOString();
-    let minted: K8sToken;
+    let minted: Awaited<ReturnType<AnkraApi['mintToken']>>;
     let grant: Grant | undefined;
     try {
       [minted, grant] = await Promise.all([api.mintToken(clusterId, { cluster }), ownGrant(api, clusterId, creds.email())]);
@@ -77,20 +79,25 @@ async function mint(ctx: Context, cluster: string, env: NodeJS.ProcessEnv, rejec
       }
       throw err;
     }
+    // Never hand kubectl an expiry in the past (a server clock far off, or a broken answer).
+    if (Date.parse(minted.expiresAtLocal) <= Date.now()) {
+      throw new AnkraError('Ankra sent a Kubernetes token that has already expired', Exit.FAILURE, { hint: 'try again; if it persists, report it with `ankra --debug cluster kube-token …`' });
+    }
     const problem = grant ? grantProblem(grant, cluster) : undefined;
     if (problem) {
-      writeStderr(`ankra: ${problem}\n`);
+      writeStderr(`ankra: ${oneLine(problem)}\n`);
       forgetCached(dir, key);
     } else {
-      const entry: CachedToken = { v: 1, token: minted.token, expires_at: minted.expires_at, issued_at: issued, base_url: target.baseUrl };
+      const entry: CachedToken = { v: 1, token: minted.token, expires_at: minted.expiresAtLocal, issued_at: issued, base_url: target.baseUrl };
       try {
         writeCached(dir, key, entry);
-        if (env.KUBERNETES_EXEC_INFO) recordServed(dir, key, entry, process.ppid);
+        const caller = env.KUBERNETES_EXEC_INFO ? callerOf(process.ppid) : undefined;
+        if (caller) recordServed(dir, key, entry, caller);
       } catch (err) {
         ctx.debug(`cannot write the token cache: ${messageOf(err)}`);
       }
     }
-    writeStdout(execCredential(minted.token, minted.expires_at, apiVersion));
+    writeStdout(execCredential(minted.token, minted.expiresAtLocal, apiVersion));
     return 0;
   });
 }
@@ -121,7 +128,7 @@ function grantProblem(g: Grant, cluster: string): string | undefined {
     case 'pending':
       return `your access to cluster ${cluster} is still pending (Ankra has not applied the grant yet), so kubectl answers Forbidden for now; check with \`ankra cluster access list --cluster ${cluster}\``;
     case 'failed':
-      return `your grant on cluster ${cluster} failed to apply (${g.reconcile_error ?? 'no reason given'}), so kubectl answers Forbidden; ask an organisation admin to revoke and grant it again`;
+      return `your grant on cluster ${cluster} failed to apply (${oneLine(g.reconcile_error ?? 'no reason given')}), so kubectl answers Forbidden; ask an organisation admin to revoke and grant it again`;
     case 'cluster_offline':
       return `cluster ${cluster} is offline (not connected to Ankra); your grant applies when it reconnects, until then kubectl fails`;
     default:

@@ -5,7 +5,7 @@
  */
 import { resolvePaths } from '../core/paths';
 import { resolve, type GlobalFlags } from '../auth/source';
-import { alreadyServed, cacheKey, isFresh, readCached, readCachedError, recordServed, type CachedError, type CachedToken } from '../cache/token-cache';
+import { alreadyServed, cacheKey, callerOf, isFresh, readCached, readCachedError, recordServed, type CachedError, type CachedToken } from '../cache/token-cache';
 import { writeStderr, writeStdout } from '../ui/stdio';
 
 export interface KubeTokenArgs extends GlobalFlags {
@@ -91,7 +91,7 @@ type Found = { kind: 'token' | 'rejected'; entry: CachedToken } | { kind: 'error
 function lookup(args: KubeTokenArgs, env: NodeJS.ProcessEnv): Found | undefined {
   try {
     const paths = resolvePaths(env);
-    const { target, source } = resolve(args, env, paths);
+    const { target, source } = resolve(args, env, paths, { exec: true });
     if (!source || !args.cluster) return undefined;
     const dir = paths.tokenDir;
     const key = cacheKey({ baseUrl: target.baseUrl, org: target.org, cluster: args.cluster, identity: source.identity });
@@ -100,9 +100,10 @@ function lookup(args: KubeTokenArgs, env: NodeJS.ProcessEnv): Found | undefined 
     if (entry && isFresh(entry, now)) {
       // Only client-go (kubectl, k9s, …) re-runs the plugin after a 401, and it always sets
       // KUBERNETES_EXEC_INFO; a person or script running the command twice must not count.
-      if (env.KUBERNETES_EXEC_INFO) {
-        if (alreadyServed(dir, key, entry, process.ppid)) return { kind: 'rejected', entry };
-        recordServed(dir, key, entry, process.ppid);
+      const caller = env.KUBERNETES_EXEC_INFO ? callerOf(process.ppid) : undefined;
+      if (caller) {
+        if (alreadyServed(dir, key, entry, caller)) return { kind: 'rejected', entry };
+        recordServed(dir, key, entry, caller);
       }
       return { kind: 'token', entry };
     }

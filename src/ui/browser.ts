@@ -13,14 +13,25 @@ export function canOpenBrowser(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env.DISPLAY || env.WAYLAND_DISPLAY || env.BROWSER);
 }
 
+/** Only web links are opened: the URL comes from the identity provider, not from us. */
+function safeUrl(url: string): boolean {
+  try {
+    return ['https:', 'http:'].includes(new URL(url).protocol);
+  } catch {
+    return false;
+  }
+}
+
 export function openBrowser(url: string, env: NodeJS.ProcessEnv): void {
+  if (!safeUrl(url)) return;
   const [cmd, args] =
     env.BROWSER && env.BROWSER !== 'none'
       ? [env.BROWSER, [url]]
       : process.platform === 'darwin'
         ? ['open', [url]]
         : process.platform === 'win32'
-          ? ['cmd', ['/c', 'start', '""', url]]
+          ? // Not `cmd /c start`: cmd would interpret & and | inside the URL.
+            ['rundll32', ['url.dll,FileProtocolHandler', url]]
           : ['xdg-open', [url]];
   try {
     const child = spawn(cmd, args, { stdio: 'ignore', detached: true, env });

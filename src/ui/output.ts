@@ -5,7 +5,7 @@
  * exactly the objects a command returned.
  */
 import { writeStderr, writeStdout, stderrIsTTY, stdinIsTTY, stdoutIsTTY } from './stdio';
-import { CancelledError } from '../errors';
+import { CancelledError, oneLine } from '../errors';
 
 export type Format = 'table' | 'json' | 'yaml';
 export const FORMATS: readonly Format[] = ['table', 'json', 'yaml'];
@@ -44,12 +44,9 @@ export interface Progress {
   stop(): void;
 }
 
-// Strip ANSI escapes and other control characters from text that came from elsewhere
-// (server messages, user input) so it cannot rewrite the terminal.
-// eslint-disable-next-line no-control-regex
-const CONTROL = /\u001b\[[0-9;?]*[ -/]*[@-~]|[\u0000-\u0008\u000b-\u001f\u007f]/g;
+/** A table cell from the server: one clean line (a newline in a name must not forge a row). */
 export function sanitize(s: string): string {
-  return s.replace(CONTROL, '');
+  return oneLine(s);
 }
 
 function visibleWidth(s: string): number {

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { Context } from '../../context';
 import { AnkraApi } from '../../api/ankra';
 import type { OidcDiscovery } from '../../api/types';
-import { AnkraError, CancelledError, Exit, NotFoundError, UsageError } from '../../errors';
+import { AnkraError, CancelledError, Exit, NotFoundError, UsageError, oneLine } from '../../errors';
 import { startDeviceLogin, type OidcClientOptions, type TokenResult } from '../../auth/oidc';
 import { canOpenBrowser, openBrowser } from '../../ui/browser';
 import { stdinIsTTY } from '../../ui/stdio';
@@ -96,10 +96,13 @@ async function loginWithDevice(ctx: Context, opts: Options): Promise<number> {
 
   const device = await startDeviceLogin(oidc, scopes);
   const out = ctx.out;
-  out.info(`To log in to ${ctx.target.baseUrl}, open ${out.paint(device.verificationUri, 'cyan', 'err')} and enter the code ${out.paint(device.userCode, 'bold', 'err')}`);
-  if (device.verificationUriComplete) out.info(`(or open ${device.verificationUriComplete})`);
-  await out.qrCode(device.verificationUriComplete ?? device.verificationUri);
-  if (opts.browser && canOpenBrowser(ctx.env)) openBrowser(device.verificationUriComplete ?? device.verificationUri, ctx.env);
+  // The identity provider's words, shown on the terminal: cleaned first.
+  const uri = oneLine(device.verificationUri);
+  const complete = device.verificationUriComplete ? oneLine(device.verificationUriComplete) : undefined;
+  out.info(`To log in to ${ctx.target.baseUrl}, open ${out.paint(uri, 'cyan', 'err')} and enter the code ${out.paint(oneLine(device.userCode), 'bold', 'err')}`);
+  if (complete) out.info(`(or open ${complete})`);
+  await out.qrCode(complete ?? uri);
+  if (opts.browser && canOpenBrowser(ctx.env)) openBrowser(complete ?? uri, ctx.env);
 
   // Ctrl-C cancels the wait at once; the previous session, if any, is left as it was.
   const abort = new AbortController();

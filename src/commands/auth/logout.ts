@@ -19,9 +19,12 @@ export interface Options {
 export async function run(ctx: Context, opts: Options): Promise<number> {
   const { baseUrl, profile } = ctx.target;
   const meta = sessionMeta(ctx.resolved.config, baseUrl, profile);
-  const cleared = clearCache(ctx.paths.tokenDir, baseUrl);
-  const tokens = cleared ? `removed ${cleared} cached Kubernetes token${cleared === 1 ? '' : 's'}` : '';
+  const tokensCleared = () => {
+    const cleared = clearCache(ctx.paths.tokenDir, baseUrl);
+    return cleared ? `removed ${cleared} cached Kubernetes token${cleared === 1 ? '' : 's'}` : '';
+  };
   if (!meta) {
+    const tokens = tokensCleared();
     ctx.out.info(`not logged in to ${baseUrl}${tokens ? ` (${tokens})` : ''}`);
     return 0;
   }
@@ -38,6 +41,8 @@ export async function run(ctx: Context, opts: Options): Promise<number> {
   if (store && secret?.kind === 'oidc' && !opts.localOnly) await revoke(ctx, meta, secret);
 
   const where = await forgetSession(ctx, meta, store);
+  // After the session is gone, so a kubectl minting meanwhile cannot leave a token behind.
+  const tokens = tokensCleared();
   ctx.out.success(
     `Logged out of ${baseUrl}${meta.email ? ` (${meta.email})` : ''}${where ? `; removed the secret from ${where}` : ''}${tokens ? `; ${tokens}` : ''}`,
   );

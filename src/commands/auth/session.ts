@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from '../../context';
 import { clearCache } from '../../cache/token-cache';
 import { readConfig, updateConfig, serverConfig, sessionMeta, type SessionMeta } from '../../core/config';
-import type { SessionSecret } from '../../auth/credentials';
+import { sessionLockPath, type SessionSecret } from '../../auth/credentials';
+import { withLock } from '../../core/lock';
 import { messageOf } from '../../errors';
 import { accountName, chooseStore, openStore, type SecretStore } from '../../auth/store';
 
@@ -25,22 +26,26 @@ export async function saveSession(
 ): Promise<void> {
   const { baseUrl, profile } = ctx.target;
   const account = accountName(baseUrl, profile);
-  // The settings on disk now, not as read at start-up: the login may have taken minutes.
-  const previous = sessionMeta(readConfig(ctx.paths.configDir), baseUrl, profile);
-  await store.set(account, JSON.stringify(secret));
-  const full: SessionMeta = { ...meta, id: randomUUID(), store: store.kind, created_at: new Date().toISOString() };
-  await updateConfig(ctx.paths.configDir, (cfg) => {
-    cfg.current_base_url = baseUrl;
-    const server = serverConfig(cfg, baseUrl);
-    server.sessions = { ...server.sessions, [profile]: full };
-    if (oidc) server.oidc = oidc;
+  // Under the session lock: a refresh of the previous login running elsewhere (kubectl in
+  // another terminal) must not write its tokens over this new login.
+  await withLock(sessionLockPath(ctx.paths.configDir, account), { what: 'the session', timeoutMs: 60_000 }, async () => {
+    // The settings on disk now, not as read at start-up: the login may have taken minutes.
+    const previous = sessionMeta(readConfig(ctx.paths.configDir), baseUrl, profile);
+    await store.set(account, JSON.stringify(secret));
+    const full: SessionMeta = { ...meta, id: randomUUID(), store: store.kind, created_at: new Date().toISOString() };
+    await updateConfig(ctx.paths.configDir, (cfg) => {
+      cfg.current_base_url = baseUrl;
+      const server = serverConfig(cfg, baseUrl);
+      server.sessions = { ...server.sessions, [profile]: full };
+      if (oidc) server.oidc = oidc;
+    });
+    // A secret left in the other store by an earlier login would be orphaned: remove it.
+    if (previous && previous.store !== store.kind) {
+      await openStore(previous.store, ctx.paths.configDir)
+        .then((s) => s.delete(account))
+        .catch(() => undefined);
+    }
   });
-  // A secret left in the other store by an earlier login would be orphaned: remove it.
-  if (previous && previous.store !== store.kind) {
-    await openStore(previous.store, ctx.paths.configDir)
-      .then((s) => s.delete(account))
-      .catch(() => undefined);
-  }
   // Tokens minted for the previous login are keyed to it; nothing will read them again.
   clearCache(ctx.paths.tokenDir, baseUrl);
 }
@@ -51,17 +56,21 @@ export async function saveSession(
  */
 export async function forgetSession(ctx: Context, meta: SessionMeta, store?: SecretStore): Promise<string | undefined> {
   const { baseUrl, profile } = ctx.target;
+  const account = accountName(baseUrl, profile);
   let where: string | undefined;
-  if (store) {
-    try {
-      if (await store.delete(accountName(baseUrl, profile))) where = store.where;
-    } catch (err) {
-      ctx.out.warn(`could not remove the secret from the ${meta.store === 'file' ? 'credentials file' : 'OS keychain'}: ${messageOf(err)}`);
+  // Under the session lock, so a refresh in flight cannot bring the secret back.
+  await withLock(sessionLockPath(ctx.paths.configDir, account), { what: 'the session', timeoutMs: 60_000 }, async () => {
+    if (store) {
+      try {
+        if (await store.delete(account)) where = store.where;
+      } catch (err) {
+        ctx.out.warn(`could not remove the secret from the ${meta.store === 'file' ? 'credentials file' : 'OS keychain'}: ${messageOf(err)}`);
+      }
     }
-  }
-  await updateConfig(ctx.paths.configDir, (cfg) => {
-    const sessions = cfg.servers[baseUrl]?.sessions;
-    if (sessions && sessions[profile]?.id === meta.id) delete sessions[profile];
+    await updateConfig(ctx.paths.configDir, (cfg) => {
+      const sessions = cfg.servers[baseUrl]?.sessions;
+      if (sessions && sessions[profile]?.id === meta.id) delete sessions[profile];
+    });
   });
   return where;
 }

@@ -9,7 +9,6 @@ import { resolve as resolvePath } from 'node:path';
 import type { Cluster } from '../../api/types';
 import { kubeServerPath, looksLikeId } from '../../api/types';
 import type { Context, ClusterRef } from '../../context';
-import { DEFAULT_BASE_URL } from '../../core/paths';
 import { AnkraError, Exit, NotFoundError, UsageError } from '../../errors';
 import { execCommand } from './exec-command';
 
@@ -49,7 +48,8 @@ export async function run(ctx: Context, opts: Options): Promise<number> {
     exec: {
       command,
       ...(orgId ? { orgId } : {}),
-      ...(baseUrl !== DEFAULT_BASE_URL ? { baseUrl } : {}),
+      // Always pinned, the default too: an entry must keep reaching the server it was made for.
+      baseUrl,
       ...(caFile ? { caFile } : {}),
     },
   }));
