@@ -109,6 +109,19 @@ export class Context {
     return this.orgIdValue;
   }
 
+  /**
+   * The organisation a request acts in: the chosen one, else the server's default for this
+   * user (looked up). Keys per-organisation settings such as the default cluster, so
+   * `--org acme` and "no --org" while acme is the default mean the same thing.
+   */
+  async effectiveOrgId(): Promise<string> {
+    const chosen = await this.orgId();
+    if (chosen) return chosen;
+    this.requireCredentials();
+    const orgs = await this.baseApi().organisations();
+    return (orgs.find((o) => o.user_current) ?? orgs[0])?.organisation_id ?? '';
+  }
+
   private async lookupOrg(given: string | undefined): Promise<string | undefined> {
     if (!given || looksLikeId(given)) return given;
     const orgs = await this.baseApi().organisations();
@@ -128,8 +141,8 @@ export class Context {
   async cluster(given: string | undefined): Promise<ClusterRef> {
     const wanted = given || this.env.ANKRA_CLUSTER || undefined;
     if (!wanted) {
-      const orgKey = (await this.orgId()) ?? '';
-      const saved = this.resolved.config.servers[this.target.baseUrl]?.clusters?.[orgKey];
+      const savedByOrg = this.resolved.config.servers[this.target.baseUrl]?.clusters ?? {};
+      const saved = Object.keys(savedByOrg).length > 0 ? savedByOrg[await this.effectiveOrgId()] : undefined;
       if (saved) return saved;
       throw new UsageError('no cluster given', { hint: 'pass --cluster NAME, or run `ankra cluster select NAME` once' });
     }

@@ -80,6 +80,10 @@ describe('organisations and clusters', () => {
     await as('admin', ['cluster', 'access', 'list'], { ...env, ANKRA_CLUSTER: 'staging' });
     expect(await emu.requests({ path: `/api/v1/clusters/${S}/access/grants` })).toHaveLength(1);
     expect((await as('admin', ['cluster', 'select', 'nope'], env)).code).toBe(3);
+    // Selected without --org (acme is the default organisation), used with --org acme too.
+    await emu.clearRequests();
+    expect((await as('admin', ['--org', 'acme', 'cluster', 'access', 'list'], env)).code).toBe(0);
+    expect(await emu.requests({ path: `/api/v1/clusters/${P}/access/grants` })).toHaveLength(1);
   });
 });
 
@@ -119,9 +123,11 @@ describe('grant, list and revoke', () => {
 
   it('--wait ends with exit 1 and the reconcile error when the grant fails', async () => {
     await emu.hook('POST', `clusters/${P}`, { fail_next_reconcile: 'admission webhook denied the RoleBinding' });
-    const r = await as('admin', ['cluster', 'access', 'grant', EMAIL.bob, '--cluster', 'prod-eu', '--wait']);
+    const r = await as('admin', ['cluster', 'access', 'grant', EMAIL.bob, '--cluster', 'prod-eu', '--wait', '-o', 'json']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('the grant failed to apply on prod-eu: admission webhook denied the RoleBinding');
+    // The grant as last seen is still printed, for a CI job's records.
+    expect(JSON.parse(r.stdout)).toMatchObject({ reconcile_status: 'failed', reconcile_error: 'admission webhook denied the RoleBinding' });
     const list = json<Grant[]>(await as('admin', ['cluster', 'access', 'list', '--cluster', 'prod-eu', '-o', 'json']));
     expect(list.find((g) => g.user_email === EMAIL.bob)?.reconcile_status).toBe('failed');
     const table = await as('admin', ['cluster', 'access', 'list', '--cluster', 'prod-eu']);
@@ -133,6 +139,7 @@ describe('grant, list and revoke', () => {
     const r = await as('admin', ['cluster', 'access', 'grant', EMAIL.alice, '--cluster', 'prod-eu', '--role', 'view', '--wait', '-o', 'json']);
     expect(r.code).toBe(5);
     expect(r.stderr).toContain('cluster prod-eu is offline: the grant will be applied when it reconnects');
+    expect(json<Grant>(r).reconcile_status).toBe('cluster_offline');
     await emu.hook('POST', `clusters/${P}`, { online: true });
     const again = await as('admin', ['cluster', 'access', 'grant', EMAIL.alice, '--cluster', 'prod-eu', '--role', 'view', '--wait', '-o', 'json']);
     expect(again.code).toBe(0);
@@ -145,6 +152,7 @@ describe('grant, list and revoke', () => {
     await emu.hook('POST', 'reconcile', { delay_ms: 150 });
     expect(r.code).toBe(5);
     expect(r.stderr).toContain('timed out waiting for the grant on staging (still pending)');
+    expect(r.stdout.split('\t').slice(1, 6)).toEqual([EMAIL.bob, 'namespace', 'default', 'view', 'pending']);
   });
 
   it('lists every grant for an admin and only their own for a member', async () => {

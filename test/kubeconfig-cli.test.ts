@@ -142,6 +142,19 @@ describe('ankra cluster kubeconfig', () => {
     expect(JSON.parse(all.stdout)).toHaveLength(2);
   });
 
+  it('entries written with --exec-command stay listable, and a later add replaces them in place', async () => {
+    const b = box('bob');
+    const wrapper = join(b.dir, 'ankra-wrapper.sh');
+    ok(await run(b, ['cluster', 'kubeconfig', 'add', 'staging', '--exec-command', wrapper]));
+    expect(JSON.parse(ok(await run(b, ['cluster', 'kubeconfig', 'list', '-o', 'json'])).stdout)).toMatchObject([{ context: 'ankra-staging', command: wrapper }]);
+    const again = ok(await run(b, ['cluster', 'kubeconfig', 'add', 'staging']));
+    expect(again.stderr).toContain('Updated context ankra-staging');
+    const config = parseYaml(readFileSync(b.kubeconfig, 'utf8'));
+    expect(config.users).toHaveLength(1);
+    expect(config.users[0].user.exec.command).not.toBe(wrapper);
+    expect((await run(b, ['cluster', 'kubeconfig', 'add', 'staging', '--exec-command', ''])).code).toBe(2);
+  });
+
   it('reports a file that is not kubeconfig YAML and leaves it untouched', async () => {
     const b = box('bob');
     mkdirSync(join(b.home, '.kube'), { recursive: true });

@@ -57,15 +57,16 @@ const FLAGS: Record<string, keyof Omit<ExecSpec, 'command'>> = {
 };
 
 /**
- * The ExecSpec of a `user.exec` value when it runs `ankra … cluster kube-token --cluster
- * <id> …` (any path whose basename is ankra), else undefined. Flags may come before or
+ * The ExecSpec of a `user.exec` value when it runs `… cluster kube-token --cluster <id> …`,
+ * else undefined. The arguments decide, not the command's name: `--exec-command` may name a
+ * wrapper script, and such entries must stay listable, replaceable and removable. Flags may come before or
  * after the subcommand, as `--flag value` or `--flag=value`; unknown ones are ignored.
  * Imports nothing (no yaml), so any module may use it cheaply.
  */
 export function parseAnkraExec(exec: unknown): ExecSpec | undefined {
   if (typeof exec !== 'object' || exec === null) return undefined;
   const { command, args } = exec as { command?: unknown; args?: unknown };
-  if (typeof command !== 'string' || !isAnkraCommand(command)) return undefined;
+  if (typeof command !== 'string' || command === '') return undefined;
   if (!Array.isArray(args) || !args.every((a): a is string => typeof a === 'string')) return undefined;
   if (!args.some((a, i) => a === 'cluster' && args[i + 1] === 'kube-token')) return undefined;
 
@@ -81,7 +82,3 @@ export function parseAnkraExec(exec: unknown): ExecSpec | undefined {
   return spec.clusterId ? spec : undefined;
 }
 
-function isAnkraCommand(command: string): boolean {
-  const base = command.split(/[\\/]/).pop() ?? '';
-  return base === 'ankra' || /^ankra\.(exe|cmd)$/i.test(base);
-}

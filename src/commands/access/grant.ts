@@ -48,9 +48,12 @@ export async function run(ctx: Context, opts: Options): Promise<number> {
     ctx.out.info(`${opts.email} already has ${describeGrant(grant, cluster.name)} (${grant.reconcile_status})`);
   }
 
-  if (opts.wait && grant.reconcile_status !== 'applied') grant = await waitForGrant(ctx, api, cluster, grant, opts.timeout);
+  let outcome: AnkraError | undefined;
+  if (opts.wait && grant.reconcile_status !== 'applied') ({ grant, outcome } = await waitForGrant(ctx, api, cluster, grant, opts.timeout));
+  // The grant as last seen goes to stdout whatever the outcome, so a CI job always has it.
   await ctx.out.data(grant, GRANT_COLUMNS);
-  if (grant.reconcile_status === 'applied' || !opts.wait) nextStep(ctx, cluster, grant, opts.email);
+  if (outcome) throw outcome;
+  nextStep(ctx, cluster, grant, opts.email);
   return 0;
 }
 
@@ -68,8 +71,11 @@ async function existingGrant(api: AnkraApi, cluster: ClusterRef, req: GrantReque
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Poll until applied (ok), failed (exit 1), cluster_offline or the timeout (exit 5). */
-async function waitForGrant(ctx: Context, api: AnkraApi, cluster: ClusterRef, grant: Grant, timeoutMs: number): Promise<Grant> {
+/**
+ * Poll until applied, failed (outcome: exit 1), cluster_offline or the timeout (outcome:
+ * exit 5). Returns the grant as last seen; API errors are thrown.
+ */
+async function waitForGrant(ctx: Context, api: AnkraApi, cluster: ClusterRef, grant: Grant, timeoutMs: number): Promise<{ grant: Grant; outcome?: AnkraError }> {
   const deadline = Date.now() + timeoutMs;
   const progress = await ctx.out.progress(`Waiting for Ankra to apply the grant on ${cluster.name} (${grant.reconcile_status})`);
   let delay = 400;
@@ -79,25 +85,34 @@ async function waitForGrant(ctx: Context, api: AnkraApi, cluster: ClusterRef, gr
       switch (current.reconcile_status) {
         case 'applied':
           progress.succeed(`Applied ${describeGrant(current, cluster.name)} for ${current.user_email ?? current.ankra_user_id}`);
-          return current;
+          return { grant: current };
         case 'failed':
           progress.fail(`The grant failed to apply on ${cluster.name}`);
-          throw new AnkraError(`the grant failed to apply on ${cluster.name}: ${current.reconcile_error ?? 'no reason given'}`, Exit.FAILURE, {
-            hint: `fix the cause, then revoke and grant again (\`ankra cluster access revoke ${current.id} --cluster ${cluster.name}\`)`,
-          });
+          return {
+            grant: current,
+            outcome: new AnkraError(`the grant failed to apply on ${cluster.name}: ${current.reconcile_error ?? 'no reason given'}`, Exit.FAILURE, {
+              hint: `fix the cause, then revoke and grant again (\`ankra cluster access revoke ${current.id} --cluster ${cluster.name}\`)`,
+            }),
+          };
         case 'cluster_offline':
           progress.fail(`Cluster ${cluster.name} is offline`);
-          throw new WaitTimeoutError(`cluster ${cluster.name} is offline: the grant will be applied when it reconnects`, {
-            hint: `check later with \`ankra cluster access list --cluster ${cluster.name}\``,
-          });
+          return {
+            grant: current,
+            outcome: new WaitTimeoutError(`cluster ${cluster.name} is offline: the grant will be applied when it reconnects`, {
+              hint: `check later with \`ankra cluster access list --cluster ${cluster.name}\``,
+            }),
+          };
         default:
           break;
       }
       if (Date.now() >= deadline) {
         progress.fail(`Still ${current.reconcile_status} after ${Math.round(timeoutMs / 1000)} s`);
-        throw new WaitTimeoutError(`timed out waiting for the grant on ${cluster.name} (still ${current.reconcile_status})`, {
-          hint: `check later with \`ankra cluster access list --cluster ${cluster.name}\`, or wait longer with --timeout`,
-        });
+        return {
+          grant: current,
+          outcome: new WaitTimeoutError(`timed out waiting for the grant on ${cluster.name} (still ${current.reconcile_status})`, {
+            hint: `check later with \`ankra cluster access list --cluster ${cluster.name}\`, or wait longer with --timeout`,
+          }),
+        };
       }
       await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
       delay = Math.min(delay * 1.5, 5000);

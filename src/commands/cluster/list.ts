@@ -7,7 +7,7 @@ import { age } from '../../ui/format';
 export async function run(ctx: Context): Promise<number> {
   const api = await ctx.api();
   const clusters = await api.allClusters();
-  const selected = ctx.resolved.config.servers[ctx.target.baseUrl]?.clusters?.[(await ctx.orgId()) ?? '']?.id;
+  const selected = ctx.resolved.config.servers[ctx.target.baseUrl]?.clusters?.[await ctx.effectiveOrgId()]?.id;
   const columns: Column<Cluster>[] = [
     { header: 'Name', value: (c) => (c.id === selected && ctx.out.isTTY ? `${c.name} *` : c.name) },
     { header: 'ID', value: (c) => c.id },

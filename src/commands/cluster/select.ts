@@ -19,7 +19,7 @@ export async function run(ctx: Context, opts: Options): Promise<number> {
     if (!found) throw new NotFoundError(`cluster ${cluster.id} not found`, { hint: 'run `ankra cluster list` (and check --org)' });
     cluster.name = found.name;
   }
-  const orgKey = (await ctx.orgId()) ?? '';
+  const orgKey = await ctx.effectiveOrgId();
   await updateConfig(ctx.paths.configDir, (cfg) => {
     const server = serverConfig(cfg, ctx.target.baseUrl);
     server.clusters = { ...server.clusters, [orgKey]: { id: cluster.id, name: cluster.name } };

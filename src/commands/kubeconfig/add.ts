@@ -26,6 +26,7 @@ export async function run(ctx: Context, opts: Options): Promise<number> {
   if (opts.all && opts.cluster) throw new UsageError('give a cluster or --all, not both');
   if (opts.all && opts.use) throw new UsageError('--use needs exactly one cluster', { hint: 'drop --use, or name one cluster' });
   if (opts.print && opts.kubeconfig) throw new UsageError('--print writes to stdout; it cannot be combined with --kubeconfig');
+  if (opts.execCommand !== undefined && opts.execCommand.trim() === '') throw new UsageError('--exec-command is empty', { hint: 'name the program kubectl should run, or leave the flag out' });
 
   const api = await ctx.api();
   const clusters = opts.all ? await reachable(ctx) : [await oneCluster(ctx, opts.cluster)];
