@@ -125,12 +125,12 @@ describe.skipIf(SKIP_KUBECTL)('ankra doctor', () => {
     const b = box({ ANKRA_API_TOKEN: emu.tokens[EMAIL.alice] });
     const sandboxCluster = await doctor(b, ['--cluster', 'sandbox-1']);
     expect(sandboxCluster.code).toBe(1);
-    expectBrokenAt(sandboxCluster.report, 'cluster-access', /not available on sandbox-1/, /sandbox clusters do not support it/);
+    expectBrokenAt(sandboxCluster.report, 'cluster-access', /not available for sandbox clusters \(sandbox-1 is one\)/, /use a non-sandbox cluster/);
     await emu.hook('POST', 'gateway', { enabled: false });
     try {
       const { code, report } = await doctor(b, ['--cluster', S]);
       expect(code).toBe(1);
-      expectBrokenAt(report, 'cluster-access', /not available on staging/, /enable the access gateway/);
+      expectBrokenAt(report, 'cluster-access', /Cluster Access is not enabled for this Ankra deployment/, /enable the access gateway/);
     } finally {
       await emu.hook('POST', 'gateway', { enabled: true });
     }

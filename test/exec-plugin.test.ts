@@ -145,7 +145,7 @@ describe('failures: one line on stderr naming the cause and the next command, st
     const b = box('bob');
     await emu.clearRequests();
     const r = await plugin(b, P);
-    expectFailure(r, 6, new RegExp(`you have no access grant on cluster ${P}.*ask an organisation admin to run \`ankra cluster access grant <your-email> --cluster ${P} --role view\``));
+    expectFailure(r, 6, /you have no access grant on cluster prod-eu .*ask an organisation admin to grant it: `ankra cluster access grant <your-email> --cluster prod-eu`/);
     const again = await plugin(b, P);
     expect(again.stderr).toBe(r.stderr);
     expect(again.code).toBe(6);

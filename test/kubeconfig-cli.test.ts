@@ -82,6 +82,24 @@ describe('ankra cluster kubeconfig', () => {
     expect(none.stderr).toContain('you have no access grant on any cluster');
   });
 
+  it('says why a cluster cannot be added: a sandbox, or no access gateway for the deployment', async () => {
+    const b = box('bob');
+    const sandboxCluster = await run(b, ['cluster', 'kubeconfig', 'add', 'sandbox-1']);
+    expect(sandboxCluster.code).toBe(1);
+    expect(sandboxCluster.stderr).toContain('Cluster Access is not available for sandbox clusters (sandbox-1 is one)');
+    await emu.hook('POST', 'gateway', { enabled: false });
+    try {
+      for (const args of [['--all'], ['staging']]) {
+        const r = await run(b, ['cluster', 'kubeconfig', 'add', ...args]);
+        expect(r.code, args.join(' ')).toBe(1);
+        expect(r.stderr.trim()).toBe('ankra: Cluster Access is not enabled for this Ankra deployment; ask your Ankra administrator to enable the access gateway');
+      }
+    } finally {
+      await emu.hook('POST', 'gateway', { enabled: true });
+    }
+    expect(existsSync(b.kubeconfig)).toBe(false);
+  });
+
   it('names a second cluster called staging (another organisation) with an id suffix', async () => {
     const b = box('bob');
     ok(await run(b, ['cluster', 'kubeconfig', 'add', 'staging']));

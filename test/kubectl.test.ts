@@ -13,7 +13,6 @@ let emu: InProcessEmulator;
 let adminEnv: NodeJS.ProcessEnv;
 let alice: Sandbox;
 const boxes: Sandbox[] = [];
-const S = IDS.clusters.staging;
 const P = IDS.clusters.prodEu;
 
 function box(extra: NodeJS.ProcessEnv = {}): Sandbox {
@@ -125,7 +124,9 @@ describe.skipIf(SKIP_KUBECTL)('kubectl through ankra', () => {
     await admin(['cluster', 'access', 'revoke', EMAIL.alice, '--cluster', 'staging']);
     const r = await k(alice, 'get', 'pods');
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`ankra: you have no access grant on cluster ${S} (none yet, or it was revoked); ask an organisation admin to run \`ankra cluster access grant alice@acme.test --cluster ${S} --role view\``);
+    expect(r.stderr).toContain(
+      'ankra: you have no access grant on cluster staging (none yet, or it was revoked); ask an organisation admin to grant it: `ankra cluster access grant alice@acme.test --cluster staging` (with --namespace NS for one namespace)',
+    );
   });
 
   it('serves v1beta1 ExecCredentials to a v1beta1 exec entry', async () => {

@@ -203,10 +203,7 @@ export class AnkraApi {
         });
       case 403:
         if (detail === DETAIL.noAccess) {
-          const who = this.auth?.email?.() ?? '<your-email>';
-          return new NoGrantError(`you have no access grant on cluster ${cluster ?? ''} (none yet, or it was revoked)`.replace('  ', ' '), {
-            hint: `ask an organisation admin to run \`ankra cluster access grant ${who} --cluster ${cluster ?? 'CLUSTER'} --role view\``,
-          });
+          return noGrant(cluster ?? 'CLUSTER', this.auth?.email?.());
         }
         if (detail === DETAIL.permissionDenied) {
           const perm = typeof body?.permission === 'string' ? ` (${body.permission})` : '';
@@ -242,6 +239,20 @@ export class AnkraApi {
       }
     }
   }
+}
+
+/** "You have no grant", with the command an admin would run (view by default, as the CLI's). */
+export function noGrant(cluster: string, email: string | undefined): NoGrantError {
+  return new NoGrantError(`you have no access grant on cluster ${cluster} (none yet, or it was revoked)`, {
+    hint: `ask an organisation admin to grant it: \`ankra cluster access grant ${email ?? '<your-email>'} --cluster ${cluster}\` (with --namespace NS for one namespace)`,
+  });
+}
+
+/** Capabilities said `enabled: false`: a sandbox, or no access gateway for the deployment. */
+export function accessUnavailable(cluster: Pick<Cluster, 'name' | 'kind'>): AnkraError {
+  return cluster.kind === 'sandbox'
+    ? new ApiError(`Cluster Access is not available for sandbox clusters (${cluster.name} is one)`, 409, { hint: 'use a non-sandbox cluster' })
+    : new ApiError('Cluster Access is not enabled for this Ankra deployment', 404, { hint: 'ask your Ankra administrator to enable the access gateway' });
 }
 
 export function notLoggedIn(baseUrl: string): AuthError {

@@ -6,7 +6,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import type { AnkraApi } from '../api/ankra';
+import { accessUnavailable, type AnkraApi } from '../api/ankra';
 import type { Capabilities, Grant } from '../api/types';
 import type { ClusterRef, Context } from '../context';
 import { AnkraError, Exit, NotFoundError, exitCodeOf, messageOf, oneLine, type ExitCode } from '../errors';
@@ -46,6 +46,7 @@ interface State {
   api?: AnkraApi;
   orgId?: string;
   cluster?: ClusterRef;
+  clusterKind?: string;
   caps?: Capabilities;
   grants?: Grant[];
   kubeContext?: AnkraContext;
@@ -106,6 +107,7 @@ const CHECKS: Check[] = [
       const found = all.find((c) => c.id === ref.id);
       if (!found) throw new NotFoundError(`cluster ${ref.name} not found`, { hint: 'run `ankra cluster list` (and check --org)' });
       s.cluster = { id: found.id, name: found.name };
+      s.clusterKind = found.kind;
       return `${found.name} (${found.id}), ${found.state ?? 'state unknown'}${found.kind ? `, ${found.kind}` : ''}`;
     },
   },
@@ -114,9 +116,7 @@ const CHECKS: Check[] = [
     async run(_ctx, _o, s) {
       const c = s.cluster as ClusterRef;
       s.caps = await (s.api as AnkraApi).capabilities(c.id, { cluster: c.name });
-      if (!s.caps.enabled) {
-        throw broken(`Cluster Access is not available on ${c.name}`, 'sandbox clusters do not support it; otherwise ask your Ankra administrator to enable the access gateway');
-      }
+      if (!s.caps.enabled) throw accessUnavailable({ name: c.name, kind: s.clusterKind });
       return `enabled${s.caps.can_manage ? '; you can manage grants' : ''}`;
     },
   },

@@ -5,7 +5,7 @@
  * ExecCredential. Every failure is one line on stderr naming the cause and the next
  * command; stdout stays empty.
  */
-import type { AnkraApi } from '../api/ankra';
+import { noGrant, type AnkraApi } from '../api/ankra';
 import { looksLikeId, type Grant } from '../api/types';
 import { cacheKey, callerOf, forgetCached, isFresh, lockFile, readCached, recordServed, writeCached, writeCachedError, type CachedToken } from '../cache/token-cache';
 import { Context } from '../context';
@@ -70,7 +70,9 @@ async function mint(ctx: Context, cluster: string, env: NodeJS.ProcessEnv, rejec
     let grant: Grant | undefined;
     try {
       [minted, grant] = await Promise.all([api.mintToken(clusterId, { cluster }), ownGrant(api, clusterId, creds.email())]);
-    } catch (err) {
+    } catch (caught) {
+      // Name the cluster in the message, not just its id (only on this failure path).
+      const err = caught instanceof NoGrantError && looksLikeId(cluster) ? noGrant(await clusterName(api, clusterId), creds.email()) : caught;
       if (lasting(err)) {
         // Ankra will not give this caller a token for this cluster: the cached one (if any)
         // is dead, and kubectl's retries over the next seconds get the same answer locally.
@@ -83,7 +85,8 @@ async function mint(ctx: Context, cluster: string, env: NodeJS.ProcessEnv, rejec
     if (Date.parse(minted.expiresAtLocal) <= Date.now()) {
       throw new AnkraError('Ankra sent a Kubernetes token that has already expired', Exit.FAILURE, { hint: 'try again; if it persists, report it with `ankra --debug cluster kube-token …`' });
     }
-    const problem = grant ? grantProblem(grant, cluster) : undefined;
+    let problem: string | undefined;
+    if (grant && grant.reconcile_status !== 'applied') problem = grantProblem(grant, looksLikeId(cluster) ? await clusterName(api, clusterId) : cluster);
     if (problem) {
       writeStderr(`ankra: ${oneLine(problem)}\n`);
       forgetCached(dir, key);
@@ -100,6 +103,15 @@ async function mint(ctx: Context, cluster: string, env: NodeJS.ProcessEnv, rejec
     writeStdout(execCredential(minted.token, minted.expiresAtLocal, apiVersion));
     return 0;
   });
+}
+
+/** The cluster's name for a message; its id when it cannot be had. */
+async function clusterName(api: AnkraApi, clusterId: string): Promise<string> {
+  try {
+    return (await api.allClusters()).find((c) => c.id === clusterId)?.name ?? clusterId;
+  } catch {
+    return clusterId;
+  }
 }
 
 /** No grant, no such cluster, Cluster Access off or a sandbox: not going to change in seconds. */

@@ -7,9 +7,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type { Cluster } from '../../api/types';
-import { kubeServerPath, looksLikeId } from '../../api/types';
+import { kubeServerPath } from '../../api/types';
+import { accessUnavailable } from '../../api/ankra';
 import type { Context, ClusterRef } from '../../context';
-import { AnkraError, Exit, NotFoundError, UsageError } from '../../errors';
+import { ApiError, NotFoundError, UsageError } from '../../errors';
 import { execCommand } from './exec-command';
 
 export interface Options {
@@ -81,30 +82,36 @@ export async function run(ctx: Context, opts: Options): Promise<number> {
 async function oneCluster(ctx: Context, given: string | undefined): Promise<ClusterRef> {
   const ref = await ctx.cluster(given);
   const api = await ctx.api();
-  let cluster: ClusterRef = ref;
-  if (looksLikeId(ref.name)) {
-    const found = (await api.allClusters()).find((c) => c.id === ref.id);
-    if (!found) throw new NotFoundError(`cluster ${ref.id} not found`, { hint: 'run `ankra cluster list` (and check --org)' });
-    cluster = { id: found.id, name: found.name };
-  }
+  const cluster = (await api.allClusters()).find((c) => c.id === ref.id);
+  if (!cluster) throw new NotFoundError(`cluster ${ref.name} not found`, { hint: 'run `ankra cluster list` (and check --org)' });
   const caps = await api.capabilities(cluster.id, { cluster: cluster.name });
-  if (!caps.enabled) {
-    throw new AnkraError(`Cluster Access is not available on cluster ${cluster.name}`, Exit.FAILURE, {
-      hint: 'sandbox clusters do not support it, and the access gateway must be enabled for the deployment',
-    });
-  }
+  if (!caps.enabled) throw accessUnavailable(cluster);
   if (!caps.has_access) {
     const who = ctx.credentials()?.email() ?? '<your-email>';
     ctx.out.warn(`you have no access grant on ${cluster.name} yet: kubectl will be refused until an organisation admin runs \`ankra cluster access grant ${who} --cluster ${cluster.name}\``);
   }
-  return cluster;
+  return { id: cluster.id, name: cluster.name };
 }
 
 /** Every cluster where Cluster Access is on and the caller has a grant. */
 async function reachable(ctx: Context): Promise<Cluster[]> {
   const api = await ctx.api();
   const clusters = await api.allClusters();
-  const caps = await mapLimit(clusters, 8, (c) => api.capabilities(c.id, { cluster: c.name }).catch(() => undefined));
+  const answers = await mapLimit(clusters, 8, (c) => api.capabilities(c.id, { cluster: c.name }).then(
+    (caps) => ({ caps }),
+    (error: unknown) => ({ error }),
+  ));
+  const failed = answers.find((a): a is { error: unknown } => 'error' in a);
+  if (failed && answers.every((a) => 'error' in a)) throw failed.error;
+  const caps = answers.map((a) => ('caps' in a ? a.caps : undefined));
+  const enabled = clusters.filter((_, i) => caps[i]?.enabled);
+  if (clusters.length > 0 && enabled.length === 0) {
+    // Say why nothing qualifies: only sandboxes, or no access gateway at all.
+    if (clusters.every((c) => c.kind === 'sandbox')) {
+      throw new ApiError('no cluster of this organisation supports Cluster Access: they are all sandboxes', 409, { hint: 'add a non-sandbox cluster to Ankra' });
+    }
+    throw accessUnavailable(clusters.find((c) => c.kind !== 'sandbox') ?? { name: '' });
+  }
   return clusters.filter((_, i) => caps[i]?.enabled && caps[i]?.has_access);
 }
 
