@@ -70,8 +70,9 @@ describe('organisations and clusters', () => {
   it('remembers a default cluster per organisation; ANKRA_CLUSTER and --cluster win', async () => {
     const env = { XDG_CONFIG_HOME: `${box.home}/select-config` };
     expect((await as('admin', ['cluster', 'access', 'list'], env)).code).toBe(2);
-    const sel = await as('admin', ['cluster', 'select', 'prod-eu'], env);
+    const sel = await as('admin', ['cluster', 'select', 'prod-eu', '-o', 'json'], env);
     expect(sel.code).toBe(0);
+    expect(JSON.parse(sel.stdout)).toEqual({ id: P, name: 'prod-eu', organisation_id: IDS.orgs.acme });
     expect(sel.stderr).toContain('Default cluster is now prod-eu');
     await emu.clearRequests();
     expect((await as('admin', ['cluster', 'access', 'list'], env)).code).toBe(0);
@@ -187,7 +188,7 @@ describe('grant, list and revoke', () => {
     const alices = grants.filter((g) => g.user_email === EMAIL.alice);
     const byId = await as('admin', ['cluster', 'access', 'revoke', alices[0]?.id ?? '', '--cluster', 'staging', '-o', 'json']);
     expect(byId.code).toBe(0);
-    expect(json<{ revoked: string[] }>(byId).revoked).toEqual([alices[0]?.id]);
+    expect(json<{ revoked: number; grant_ids: string[] }>(byId)).toEqual({ revoked: 1, grant_ids: [alices[0]?.id] });
 
     const bobs = grants.filter((g) => g.user_email === EMAIL.bob).length;
     expect(bobs).toBeGreaterThan(1);

@@ -108,8 +108,8 @@ describe('ankra cluster kubeconfig', () => {
     expect(r.stderr).toContain(`Added context ankra-staging-${suffix}`);
     const list = JSON.parse(ok(await run(b, ['cluster', 'kubeconfig', 'list', '-o', 'json'])).stdout);
     expect(list).toMatchObject([
-      { context: 'ankra-staging', clusterId: S, orgId: IDS.orgs.acme },
-      { context: `ankra-staging-${suffix}`, clusterId: IDS.clusters.globexStaging, orgId: IDS.orgs.globex, namespace: 'team-a' },
+      { context: 'ankra-staging', cluster_id: S, org_id: IDS.orgs.acme },
+      { context: `ankra-staging-${suffix}`, cluster_id: IDS.clusters.globexStaging, org_id: IDS.orgs.globex, namespace: 'team-a' },
     ]);
   });
 

@@ -171,7 +171,7 @@ describe.skipIf(SKIP_KUBECTL)('kubectl through ankra', () => {
     expect(r.stdout).toContain('NAME');
 
     const list = await ankra(['cluster', 'kubeconfig', 'list', '--kubeconfig', goCli, '-o', 'json'], { env });
-    expect(JSON.parse(list.stdout)).toMatchObject([{ context: 'ankra-my-cluster', clusterId: P, orgId: IDS.orgs.acme, namespace: 'staging', command: 'ankra', current: true }]);
+    expect(JSON.parse(list.stdout)).toMatchObject([{ context: 'ankra-my-cluster', cluster_id: P, org_id: IDS.orgs.acme, namespace: 'staging', command: 'ankra', current: true }]);
     // Re-adding replaces the Go CLI's entry in place, keeping its name, and now ankra on PATH is this binary.
     const add = await ankra(['cluster', 'kubeconfig', 'add', P, '--kubeconfig', goCli], { env });
     expect(add.code, add.stderr).toBe(0);

@@ -231,12 +231,13 @@ describe('login --with-token and auth status', () => {
     const empty = box();
     await emu.clearRequests();
     const [ok, rejected, none] = await Promise.all([
-      ankra(['login', '--with-token'], { env: good.env, input: `${emu.tokens[EMAIL.bob]}\n` }),
+      ankra(['login', '--with-token', '-o', 'json'], { env: good.env, input: `${emu.tokens[EMAIL.bob]}\n` }),
       ankra(['login', '--with-token'], { env: bad.env, input: 'ankra_pat_not-a-real-token\n' }),
       ankra(['login', '--with-token'], { env: empty.env, input: '' }),
     ]);
 
     expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toEqual({ server: emu.baseUrl, method: 'api_token', email: null, store: 'file', store_location: credentialsPath(good.env) });
     expect(fileSecret(good.env, emu.baseUrl)).toEqual({ kind: 'api_token', token: emu.tokens[EMAIL.bob] });
     expect(rejected.code).toBe(6);
     expect(rejected.stderr).toMatch(/^ankra: .*rejected your credentials.*nothing was saved\n$/);
@@ -258,8 +259,9 @@ describe('login --with-token and auth status', () => {
 
     // An API token is the user's own: logout forgets it and revokes nothing.
     await emu.clearRequests();
-    const out = await ankra(['logout'], { env: good.env });
+    const out = await ankra(['logout', '-o', 'json'], { env: good.env });
     expect(out.code, out.stderr).toBe(0);
+    expect(JSON.parse(out.stdout)).toEqual({ server: emu.baseUrl, logged_out: true, secret_removed_from: credentialsPath(good.env), removed_tokens: 0 });
     expect(await emu.requests()).toEqual([]);
     expect(fileSecret(good.env, emu.baseUrl)).toBeUndefined();
   });

@@ -31,6 +31,7 @@ export async function run(ctx: Context, opts: Options): Promise<number> {
     }
     const revoked = await api.revokeAll(cluster.id, { cluster: cluster.name });
     ctx.out.success(`Revoked ${revoked} grant${revoked === 1 ? '' : 's'} on ${cluster.name}`);
+    // The API's own answer for revoke-all: a count.
     if (ctx.out.format !== 'table') await ctx.out.data({ revoked }, undefined);
     return 0;
   }
@@ -39,7 +40,7 @@ export async function run(ctx: Context, opts: Options): Promise<number> {
   if (looksLikeId(target)) {
     await api.deleteGrant(cluster.id, target, { cluster: cluster.name });
     ctx.out.success(`Revoked grant ${target} on ${cluster.name}`);
-    if (ctx.out.format !== 'table') await ctx.out.data({ revoked: [target] }, undefined);
+    if (ctx.out.format !== 'table') await ctx.out.data({ revoked: 1, grant_ids: [target] }, undefined);
     return 0;
   }
   const email = target.toLowerCase();
@@ -51,6 +52,6 @@ export async function run(ctx: Context, opts: Options): Promise<number> {
     await api.deleteGrant(cluster.id, g.id, { cluster: cluster.name });
     ctx.out.success(`Revoked ${describeGrant(g, cluster.name)} from ${g.user_email ?? target}`);
   }
-  if (ctx.out.format !== 'table') await ctx.out.data({ revoked: doomed.map((g) => g.id) }, undefined);
+  if (ctx.out.format !== 'table') await ctx.out.data({ revoked: doomed.length, grant_ids: doomed.map((g) => g.id) }, undefined);
   return 0;
 }

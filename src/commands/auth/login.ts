@@ -59,14 +59,25 @@ function readStdinToken(): string {
   return token;
 }
 
+/** With -o json|yaml, what the login produced (never a secret). */
+async function printResult(ctx: Context, r: { method: 'oidc' | 'api_token'; email: string | null; store: string; store_location: string }): Promise<void> {
+  if (ctx.out.format !== 'table') await ctx.out.data({ server: ctx.target.baseUrl, ...r }, undefined);
+}
+
 async function loginWithToken(ctx: Context): Promise<number> {
   const token = readStdinToken();
-  const store = await chooseSessionStore(ctx);
+  // A store forced by ANKRA_CREDENTIAL_STORE is checked first (a missing keychain fails before
+  // anything is sent); otherwise the token is checked first, so a rejected one is not preceded
+  // by a warning about where it would have been kept.
+  const forced = Boolean(ctx.env.ANKRA_CREDENTIAL_STORE);
+  let store = forced ? await chooseSessionStore(ctx) : undefined;
   // One call proves the token works before anything is stored.
   const probe = new AnkraApi(ctx.http(), { bearer: async () => token, rejectedHint: () => 'check the token (it may be expired or revoked); nothing was saved' }, undefined);
   await probe.organisations();
+  store ??= await chooseSessionStore(ctx);
   await saveSession(ctx, store, { kind: 'api_token', token }, { kind: 'api_token' });
   ctx.out.success(`Logged in to ${ctx.target.baseUrl} with an API token (kept in ${store.where})`);
+  await printResult(ctx, { method: 'api_token', email: null, store: store.kind, store_location: store.where });
   return 0;
 }
 
@@ -139,6 +150,7 @@ async function loginWithDevice(ctx: Context, opts: Options): Promise<number> {
     { issuer, client_id: clientId },
   );
   out.success(`Logged in to ${ctx.target.baseUrl} as ${claims?.email ?? claims?.sub ?? 'you'} (session kept in ${store.where})`);
+  await printResult(ctx, { method: 'oidc', email: claims?.email ?? null, store: store.kind, store_location: store.where });
   if (!tokens.refresh_token) out.warn('the identity provider issued no refresh token: you will need to log in again when the session expires');
   return 0;
 }

@@ -20,12 +20,16 @@ export async function run(ctx: Context, opts: Options): Promise<number> {
   const { baseUrl, profile } = ctx.target;
   const meta = sessionMeta(ctx.resolved.config, baseUrl, profile);
   const tokensCleared = () => {
-    const cleared = clearCache(ctx.paths.tokenDir, baseUrl);
-    return cleared ? `removed ${cleared} cached Kubernetes token${cleared === 1 ? '' : 's'}` : '';
+    const count = clearCache(ctx.paths.tokenDir, baseUrl);
+    return { count, text: count ? `removed ${count} cached Kubernetes token${count === 1 ? '' : 's'}` : '' };
+  };
+  const result = async (loggedOut: boolean, removedFrom: string | undefined, tokens: number) => {
+    if (ctx.out.format !== 'table') await ctx.out.data({ server: baseUrl, logged_out: loggedOut, secret_removed_from: removedFrom ?? null, removed_tokens: tokens }, undefined);
   };
   if (!meta) {
     const tokens = tokensCleared();
-    ctx.out.info(`not logged in to ${baseUrl}${tokens ? ` (${tokens})` : ''}`);
+    ctx.out.info(`not logged in to ${baseUrl}${tokens.text ? ` (${tokens.text})` : ''}`);
+    await result(false, undefined, tokens.count);
     return 0;
   }
 
@@ -44,8 +48,9 @@ export async function run(ctx: Context, opts: Options): Promise<number> {
   // After the session is gone, so a kubectl minting meanwhile cannot leave a token behind.
   const tokens = tokensCleared();
   ctx.out.success(
-    `Logged out of ${baseUrl}${meta.email ? ` (${meta.email})` : ''}${where ? `; removed the secret from ${where}` : ''}${tokens ? `; ${tokens}` : ''}`,
+    `Logged out of ${baseUrl}${meta.email ? ` (${meta.email})` : ''}${where ? `; removed the secret from ${where}` : ''}${tokens.text ? `; ${tokens.text}` : ''}`,
   );
+  await result(true, where, tokens.count);
   return 0;
 }
 

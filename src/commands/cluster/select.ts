@@ -25,5 +25,6 @@ export async function run(ctx: Context, opts: Options): Promise<number> {
     server.clusters = { ...server.clusters, [orgKey]: { id: cluster.id, name: cluster.name } };
   });
   ctx.out.success(`Default cluster is now ${cluster.name} (${cluster.id})`);
+  if (ctx.out.format !== 'table') await ctx.out.data({ id: cluster.id, name: cluster.name, organisation_id: orgKey || null }, undefined);
   return 0;
 }

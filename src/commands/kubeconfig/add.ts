@@ -69,7 +69,12 @@ export async function run(ctx: Context, opts: Options): Promise<number> {
     ctx.out.success(`${verb} context ${e.name} in ${e.file}`);
   }
   if (result.currentContext) ctx.out.info(`Switched to context ${result.currentContext}`);
-  if (ctx.out.format !== 'table') await ctx.out.data(result.entries, undefined);
+  if (ctx.out.format !== 'table') {
+    await ctx.out.data(
+      result.entries.map((e) => ({ context: e.name, cluster_id: e.clusterId, action: e.action, file: e.file, current: result.currentContext === e.name })),
+      undefined,
+    );
+  }
   const first = result.entries[0];
   if (first && clusters.length === 1) {
     const contextFlag = result.currentContext === first.name ? '' : ` --context ${first.name}`;

@@ -32,6 +32,6 @@ export async function run(ctx: Context, opts: Options): Promise<number> {
   for (const r of result.removed) ctx.out.success(`Removed context ${r.context}`);
   if (result.clearedCurrentContext) ctx.out.info('current-context was one of them: it is now unset');
   if (result.removed.length === 0) ctx.out.info('no Ankra contexts to remove');
-  if (ctx.out.format !== 'table') await ctx.out.data(result.removed, undefined);
+  if (ctx.out.format !== 'table') await ctx.out.data(result.removed.map((r) => ({ context: r.context, cluster_id: r.clusterId })), undefined);
   return 0;
 }
