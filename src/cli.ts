@@ -42,7 +42,11 @@ export function buildProgram(env: NodeJS.ProcessEnv, run: (cmd: Command, fn: (ct
     .option('--ca-file <path>', 'extra CA bundle (PEM) to trust (env ANKRA_CA_FILE)')
     .option('--debug', 'log each request (credentials redacted) and show stack traces')
     .option('--no-color', 'plain output without colour (also NO_COLOR)')
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(true)
+    // Every command's --help lists the global options (-o, --org, …) too, not only the root's.
+    .configureHelp({ showGlobalOptions: true });
+
+  example(program, 'ankra login', 'ankra cluster kubeconfig add staging --use && kubectl get pods', 'ankra doctor');
 
   // ---- login, logout, auth
   example(
@@ -67,7 +71,7 @@ export function buildProgram(env: NodeJS.ProcessEnv, run: (cmd: Command, fn: (ct
       .action((o: Opts, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/auth/logout')).run(ctx, { localOnly: o.localOnly === true }))),
     'ankra logout',
   );
-  const auth = program.command('auth').description('inspect how ankra authenticates');
+  const auth = example(program.command('auth').description('inspect how ankra authenticates'), 'ankra auth status');
   example(
     auth
       .command('status')
@@ -78,7 +82,7 @@ export function buildProgram(env: NodeJS.ProcessEnv, run: (cmd: Command, fn: (ct
   );
 
   // ---- org
-  const org = program.command('org').description('organisations');
+  const org = example(program.command('org').description('organisations'), 'ankra org list');
   example(
     org
       .command('list')
@@ -88,7 +92,12 @@ export function buildProgram(env: NodeJS.ProcessEnv, run: (cmd: Command, fn: (ct
   );
 
   // ---- cluster
-  const cluster = program.command('cluster').description('clusters, access grants, kubeconfig and the kubectl credential plugin');
+  const cluster = example(
+    program.command('cluster').description('clusters, access grants, kubeconfig and the kubectl credential plugin'),
+    'ankra cluster list',
+    'ankra cluster access grant alice@example.com --cluster staging --wait',
+    'ankra cluster kubeconfig add staging --use',
+  );
   example(
     cluster
       .command('list')
@@ -106,7 +115,11 @@ export function buildProgram(env: NodeJS.ProcessEnv, run: (cmd: Command, fn: (ct
     'ankra cluster select staging',
   );
 
-  const access = cluster.command('access').description('who may reach a cluster with kubectl, and how');
+  const access = example(
+    cluster.command('access').description('who may reach a cluster with kubectl, and how'),
+    'ankra cluster access list --cluster staging',
+    'ankra cluster access grant alice@example.com --cluster staging --role edit --namespace team-a --wait',
+  );
   const clusterOpt = () => new Option('--cluster <cluster>', 'cluster name or id (default: ANKRA_CLUSTER, or `ankra cluster select`)');
   example(
     access
@@ -166,7 +179,11 @@ export function buildProgram(env: NodeJS.ProcessEnv, run: (cmd: Command, fn: (ct
     'ankra cluster access members --cluster staging',
   );
 
-  const kubeconfig = cluster.command('kubeconfig').description('kubectl contexts that reach clusters through Ankra');
+  const kubeconfig = example(
+    cluster.command('kubeconfig').description('kubectl contexts that reach clusters through Ankra'),
+    'ankra cluster kubeconfig add staging --namespace team-a --use',
+    'ankra cluster kubeconfig list',
+  );
   const kubeconfigOpt = () => new Option('--kubeconfig <path>', 'the kubeconfig file (default: KUBECONFIG, else ~/.kube/config)');
   example(
     kubeconfig
@@ -299,6 +316,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     c.commands.forEach(configure);
   };
   configure(program);
+
+  // `ankra` alone: the help, on stdout, as a successful answer (commander would treat it as an error).
+  if (argv.length === 0) {
+    program.outputHelp();
+    return Exit.OK;
+  }
 
   const onSigint = () => {
     writeStderr('\nankra: cancelled\n');

@@ -209,6 +209,17 @@ describe.skipIf(SKIP_KUBECTL)('ankra doctor', () => {
     }
   });
 
+  it('a CA that only NODE_EXTRA_CA_CERTS supplies (kubectl ignores it) → kubernetes, exit 1', async () => {
+    // ankra itself trusts the emulator through NODE_EXTRA_CA_CERTS, so no CA lands in the
+    // kubeconfig, and kubectl would refuse the proxy's certificate: doctor must say so.
+    const b = box({ ANKRA_CA_FILE: undefined, NODE_EXTRA_CA_CERTS: emu.caFile, ANKRA_API_TOKEN: emu.tokens[EMAIL.alice] });
+    const add = await ankra(['cluster', 'kubeconfig', 'add', 'staging', '--use', '--namespace', 'team-a'], { env: b.env });
+    expect(add.code, add.stderr).toBe(0);
+    const { code, report } = await doctor(b);
+    expect(code).toBe(1);
+    expectBrokenAt(report, 'kubernetes', /kubectl would not trust the certificate/, /--ca-file CA\.pem cluster kubeconfig add/);
+  });
+
   it("the context's namespace is not the one granted → namespace, exit 1", async () => {
     const b = await member(EMAIL.alice, 'staging', 'kube-system');
     const { code, report } = await doctor(b);

@@ -70,7 +70,7 @@ describe.skipIf(SKIP_KUBECTL)('kubectl through ankra', () => {
       args: ['cluster', 'kube-token', '--cluster', P, '--org', IDS.orgs.acme, '--base-url', emu.baseUrl, '--ca-file', emu.caFile],
       interactiveMode: 'Never',
       provideClusterInfo: false,
-      installHint: expect.stringContaining('npm install -g ankra'),
+      installHint: expect.stringContaining('ankra login'),
     });
 
     const ns = await k(alice, 'get', 'ns');

@@ -6,6 +6,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
+import { rootCertificates } from 'node:tls';
 import { accessUnavailable, type AnkraApi } from '../api/ankra';
 import type { Capabilities, Grant } from '../api/types';
 import type { ClusterRef, Context } from '../context';
@@ -266,9 +267,23 @@ async function kubeClients(ctx: Context, opts: Options, context: string) {
   else if (ctx.env.KUBECONFIG) kc.loadFromDefault({}, false);
   else kc.loadFromFile(`${ctx.paths.home}/.kube/config`);
   kc.setCurrentContext(context);
+  // Trust what kubectl trusts: the entry's CA, else the system's roots only. Node would also
+  // trust NODE_EXTRA_CA_CERTS, which kubectl ignores, and then report a working chain that
+  // kubectl cannot use.
+  const current = kc.getCurrentCluster();
+  if (current && !current.caData && !current.caFile && !current.skipTLSVerify) {
+    const caData = Buffer.from(rootCertificates.join('\n')).toString('base64');
+    kc.clusters = kc.clusters.map((c) => (c.name === current.name ? { ...c, caData } : c));
+  }
   const failure = (err: unknown): never => {
-    const e = err as { code?: number; body?: string; message?: string };
+    const e = err as { code?: number; body?: string; message?: string; cause?: { code?: string } };
     let message = e.message ?? String(err);
+    if (/certificate|self[- ]signed|unable to verify/i.test(`${message} ${e.cause?.code ?? ''}`)) {
+      throw broken(
+        `kubectl would not trust the certificate of ${kc.getCurrentCluster()?.server ?? 'the cluster'} (${message.split('\n')[0]})`,
+        'add the context with the CA: `ankra --ca-file CA.pem cluster kubeconfig add CLUSTER` (NODE_EXTRA_CA_CERTS is not read by kubectl)',
+      );
+    }
     try {
       message = (JSON.parse(e.body ?? '') as { message?: string }).message ?? message;
     } catch {

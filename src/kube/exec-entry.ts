@@ -6,7 +6,7 @@ export const EXEC_API_VERSION = 'client.authentication.k8s.io/v1';
 
 /** kubectl shows this when the command is not found. */
 export const INSTALL_HINT =
-  'ankra is needed to reach this cluster: install it with `npm install -g ankra`, then run `ankra login`';
+  'ankra is needed to reach this cluster: install the ankra CLI, then run `ankra login`';
 
 /** What an exec entry pins: enough to mint a token whatever the defaults are later. */
 export interface ExecSpec {
