@@ -4,7 +4,7 @@
 // output parsed back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { ankra, findSecrets, sandbox, type RunResult, type Sandbox } from './helpers/cli';
+import { ANKRA_BIN, ankra, findSecrets, runProgram, sandbox, type RunResult, type Sandbox } from './helpers/cli';
 import { EMAIL, IDS, startEmulator, type InProcessEmulator } from './helpers/emulator';
 import type { Grant } from '../src/api/types';
 
@@ -218,5 +218,39 @@ describe('grant, list and revoke', () => {
     expect(empty.code).toBe(0);
     expect(empty.stdout).toBe('');
     expect(empty.stderr).toContain('no grants on prod-eu');
+  });
+
+  describe('on a terminal', () => {
+    // `script` (util-linux) gives ankra a pty for stdin, stdout and stderr; its stdin is ours.
+    const onPty = (who: keyof typeof EMAIL, args: string[], input = '') =>
+      runProgram('script', ['-qec', `stty cols 120 rows 40; '${process.execPath}' '${ANKRA_BIN}' ${args.join(' ')}`, '/dev/null'], {
+        env: { ...box.env, ANKRA_API_TOKEN: emu.tokens[EMAIL[who]], TERM: 'xterm' },
+        input,
+        timeoutMs: 20_000,
+      });
+
+    it('revoke --all asks first: no keeps everything (exit 4), yes revokes', async () => {
+      await as('admin', ['cluster', 'access', 'grant', EMAIL.bob, '--cluster', 'prod-eu', '--namespace', 'team-a']);
+      const no = await onPty('admin', ['cluster', 'access', 'revoke', '--all', '--cluster', 'prod-eu'], 'n\n');
+      expect(no.stdout).toContain('Revoke every grant on prod-eu? Everyone loses kubectl access at once. [y/N]');
+      expect(no.code).toBe(4);
+      expect(json<Grant[]>(await as('admin', ['cluster', 'access', 'list', '--cluster', 'prod-eu', '-o', 'json']))).toHaveLength(1);
+      const yes = await onPty('admin', ['cluster', 'access', 'revoke', '--all', '--cluster', 'prod-eu'], 'y\n');
+      expect(yes.code, yes.stdout).toBe(0);
+      expect(yes.stdout).toContain('Revoked 1 grant on prod-eu');
+      expect(json<Grant[]>(await as('admin', ['cluster', 'access', 'list', '--cluster', 'prod-eu', '-o', 'json']))).toEqual([]);
+    });
+
+    it('grant --wait shows a spinner while pending, then the result', async () => {
+      await emu.hook('POST', 'reconcile', { delay_ms: 1500 });
+      try {
+        const r = await onPty('admin', ['cluster', 'access', 'grant', EMAIL.alice, '--cluster', 'prod-eu', '--namespace', 'default', '--wait']);
+        expect(r.code, r.stdout).toBe(0);
+        expect(r.stdout).toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Waiting for Ankra to apply the grant on prod-eu \(pending\)/);
+        expect(r.stdout).toContain('Applied view on namespace default of prod-eu for alice@acme.test');
+      } finally {
+        await emu.hook('POST', 'reconcile', { delay_ms: 150 });
+      }
+    });
   });
 });

@@ -193,4 +193,34 @@ describe.skipIf(SKIP_KUBECTL)('kubectl through ankra', () => {
     expect(out.namespaces).toContain('team-a');
     expect(out.secrets).toEqual({ status: 403, reason: 'Forbidden' });
   });
+
+  it('the plugin explains a failed grant and an offline cluster (kubectl then fails), and caches nothing', async () => {
+    const S = IDS.clusters.staging;
+    const plugin = () => ankra(['cluster', 'kube-token', '--cluster', S], { env: alice.env });
+    await emu.hook('POST', `clusters/${S}`, { fail_next_reconcile: 'quota exceeded for RoleBindings' });
+    await admin(['cluster', 'access', 'grant', EMAIL.alice, '--cluster', 'staging', '--role', 'view']);
+    await new Promise((r) => setTimeout(r, 300));
+    const failed = await plugin();
+    expect(failed.code, failed.stderr).toBe(0);
+    expect(JSON.parse(failed.stdout).status.token).toBeTruthy();
+    expect(failed.stderr.trim()).toBe(
+      'ankra: your grant on cluster staging failed to apply (quota exceeded for RoleBindings), so kubectl answers Forbidden; ask an organisation admin to revoke and grant it again',
+    );
+    await admin(['cluster', 'access', 'revoke', EMAIL.alice, '--cluster', 'staging']);
+
+    await emu.hook('POST', `clusters/${S}`, { online: false });
+    try {
+      await admin(['cluster', 'access', 'grant', EMAIL.alice, '--cluster', 'staging', '--role', 'view']);
+      await new Promise((r) => setTimeout(r, 300));
+      await emu.clearRequests();
+      const offline = await plugin();
+      expect(offline.code).toBe(0);
+      expect(offline.stderr).toContain('ankra: cluster staging is offline (not connected to Ankra); your grant applies when it reconnects');
+      // Not cached: the next call asks again, and learns when the cluster is back.
+      await plugin();
+      expect(await emu.requests({ method: 'POST', path: `/api/v1/clusters/${S}/k8s-token` })).toHaveLength(2);
+    } finally {
+      await emu.hook('POST', `clusters/${S}`, { online: true });
+    }
+  });
 });
