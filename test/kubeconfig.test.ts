@@ -165,7 +165,7 @@ describe('exec entries', () => {
       args: ['cluster', 'kube-token', '--cluster', 'c1'],
       interactiveMode: 'Never',
       provideClusterInfo: false,
-      installHint: expect.stringMatching(/npm install -g ankra.*ankra login/),
+      installHint: expect.stringMatching(/install the ankra CLI.*ankra login/),
     });
     const full = buildExecEntry({ command: '/opt/ankra/bin/ankra', clusterId: 'c1', orgId: 'o1', baseUrl: 'https://ankra.example', caFile: '/etc/ca.pem' });
     expect(full.args).toEqual(['cluster', 'kube-token', '--cluster', 'c1', '--org', 'o1', '--base-url', 'https://ankra.example', '--ca-file', '/etc/ca.pem']);
@@ -270,7 +270,7 @@ describe('editing one file', () => {
             '    - name: ankra-prod\n      user:\n          exec:\n              apiVersion: client.authentication.k8s.io/v1\n              command: ankra\n' +
             `              args:\n                  - cluster\n                  - kube-token\n                  - --cluster\n                  - ${PROD_ID}\n` +
             '              interactiveMode: Never\n              provideClusterInfo: false\n' +
-            '              installHint: "ankra is needed to reach this cluster: install it with `npm install -g ankra`, then run `ankra login`"\n',
+            '              installHint: "ankra is needed to reach this cluster: install the ankra CLI, then run `ankra login`"\n',
         ),
     );
   });
