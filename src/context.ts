@@ -5,7 +5,7 @@
  */
 import { AnkraApi, notLoggedIn } from './api/ankra';
 import { HttpClient } from './api/http';
-import { looksLikeId, type Cluster } from './api/types';
+import { looksLikeId, type Cluster, type Organisation } from './api/types';
 import { Credentials } from './auth/credentials';
 import { resolve, type ResolveOptions, type Resolved, type Target } from './auth/source';
 import { NotFoundError, UsageError } from './errors';
@@ -34,6 +34,7 @@ export class Context {
   private httpClient: HttpClient | undefined;
   private creds: Credentials | undefined | null = null;
   private orgIdValue: Promise<string | undefined> | undefined;
+  private orgsValue: Promise<Organisation[]> | undefined;
   private noted = false;
 
   constructor(
@@ -103,6 +104,13 @@ export class Context {
     return this.baseApi().withOrg(await this.orgId());
   }
 
+  /** The caller's organisations, asked for once per command. */
+  organisations(): Promise<Organisation[]> {
+    this.requireCredentials();
+    this.orgsValue ??= this.baseApi().organisations();
+    return this.orgsValue;
+  }
+
   /** --org / ANKRA_ORG / the saved default, as an id (names are looked up once). */
   orgId(): Promise<string | undefined> {
     this.orgIdValue ??= this.lookupOrg(this.target.org);
@@ -117,14 +125,13 @@ export class Context {
   async effectiveOrgId(): Promise<string> {
     const chosen = await this.orgId();
     if (chosen) return chosen;
-    this.requireCredentials();
-    const orgs = await this.baseApi().organisations();
+    const orgs = await this.organisations();
     return (orgs.find((o) => o.user_current) ?? orgs[0])?.organisation_id ?? '';
   }
 
   private async lookupOrg(given: string | undefined): Promise<string | undefined> {
     if (!given || looksLikeId(given)) return given;
-    const orgs = await this.baseApi().organisations();
+    const orgs = await this.organisations();
     const want = given.toLowerCase();
     const hit = orgs.find((o) => o.name.toLowerCase() === want || o.slug?.toLowerCase() === want || o.organisation_id === given);
     if (!hit) {

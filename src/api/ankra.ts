@@ -241,6 +241,23 @@ export class AnkraApi {
   }
 }
 
+/**
+ * The caller's own grants on a cluster, when they can be told apart: by the caller's email
+ * (known for OIDC logins), or the whole list when the caller is known not to manage grants
+ * (a member sees only their own). undefined when it cannot be told or the list is refused.
+ */
+export async function callerGrants(api: AnkraApi, clusterId: string, who: { email?: string; canManage?: boolean }): Promise<Grant[] | undefined> {
+  if (!who.email && who.canManage !== false) return undefined;
+  let grants: Grant[];
+  try {
+    grants = await api.grants(clusterId);
+  } catch {
+    return undefined;
+  }
+  const email = who.email?.toLowerCase();
+  return email ? grants.filter((g) => g.user_email?.toLowerCase() === email) : grants;
+}
+
 /** "You have no grant", with the command an admin would run (view by default, as the CLI's). */
 export function noGrant(cluster: string, email: string | undefined): NoGrantError {
   return new NoGrantError(`you have no access grant on cluster ${cluster} (none yet, or it was revoked)`, {

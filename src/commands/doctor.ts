@@ -7,7 +7,7 @@
 import { realpathSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { rootCertificates } from 'node:tls';
-import { accessUnavailable, type AnkraApi } from '../api/ankra';
+import { accessUnavailable, callerGrants, type AnkraApi } from '../api/ankra';
 import type { Capabilities, Grant } from '../api/types';
 import type { ClusterRef, Context } from '../context';
 import { AnkraError, Exit, NotFoundError, exitCodeOf, messageOf, oneLine, type ExitCode } from '../errors';
@@ -45,7 +45,6 @@ const broken = (detail: string, fix: string, code: ExitCode = Exit.FAILURE) => n
 /** What the checks learn and pass on. */
 interface State {
   api?: AnkraApi;
-  orgId?: string;
   cluster?: ClusterRef;
   clusterKind?: string;
   caps?: Capabilities;
@@ -76,7 +75,7 @@ const CHECKS: Check[] = [
       const creds = ctx.credentials();
       if (!creds) throw broken(`not logged in to ${ctx.target.baseUrl}`, 'run `ankra login` (in CI, set ANKRA_API_TOKEN)', Exit.AUTH);
       await creds.bearer(); // refreshes an expiring session, or says it expired
-      const orgs = await ctx.baseApi().organisations();
+      const orgs = await ctx.organisations();
       const email = creds.email();
       const who = email ? `${email} (${creds.source.label})` : creds.source.label;
       return `${who}; member of ${orgs.length} organisation${orgs.length === 1 ? '' : 's'}`;
@@ -85,12 +84,12 @@ const CHECKS: Check[] = [
   {
     name: 'organisation',
     async run(ctx, _o, s) {
-      s.orgId = await ctx.orgId();
+      const chosen = await ctx.orgId();
       s.api = await ctx.api();
-      const orgs = await ctx.baseApi().organisations();
-      const org = s.orgId ? orgs.find((o) => o.organisation_id === s.orgId) : orgs.find((o) => o.user_current);
-      if (s.orgId && !org) throw broken(`you are not a member of organisation ${s.orgId}`, 'run `ankra org list` and pass --org', Exit.PERMISSION);
-      return org ? `${org.name} (${org.organisation_id})${s.orgId ? '' : ", the server's default"}` : "the server's default";
+      const id = await ctx.effectiveOrgId();
+      const org = (await ctx.organisations()).find((o) => o.organisation_id === id);
+      if (chosen && !org) throw broken(`you are not a member of organisation ${chosen}`, 'run `ankra org list` and pass --org', Exit.PERMISSION);
+      return org ? `${org.name} (${org.organisation_id})${chosen ? '' : ", the server's default"}` : "the server's default";
     },
   },
   {
@@ -129,7 +128,7 @@ const CHECKS: Check[] = [
         const who = ctx.credentials()?.email() ?? '<your-email>';
         throw broken(`you have no access grant on ${c.name}`, `ask an organisation admin to run \`ankra cluster access grant ${who} --cluster ${c.name}\``, Exit.AUTH);
       }
-      s.grants = await ownGrants(ctx, s);
+      s.grants = await callerGrants(s.api as AnkraApi, c.id, { email: ctx.credentials()?.email(), canManage: s.caps.can_manage });
       if (!s.grants) return 'you have a grant (its details are not visible to this login)';
       const applied = s.grants.filter((g) => g.reconcile_status === 'applied');
       if (applied.length > 0) return applied.map(describe).join('; ');
@@ -217,20 +216,6 @@ const CHECKS: Check[] = [
 
 function describe(g: Grant): string {
   return g.scope === 'namespace' ? `${g.role} in namespace ${g.namespace} (${g.reconcile_status})` : `${g.role} on the whole cluster (${g.reconcile_status})`;
-}
-
-/** The caller's grants, when they can be told apart (a member sees only theirs; an email identifies them in an admin's list). */
-async function ownGrants(ctx: Context, s: State): Promise<Grant[] | undefined> {
-  const c = s.cluster as ClusterRef;
-  let grants: Grant[];
-  try {
-    grants = await (s.api as AnkraApi).grants(c.id, { cluster: c.name });
-  } catch {
-    return undefined;
-  }
-  const email = ctx.credentials()?.email()?.toLowerCase();
-  if (email) return grants.filter((g) => g.user_email?.toLowerCase() === email);
-  return s.caps?.can_manage ? undefined : grants;
 }
 
 /** The cluster of the current kubectl context, when it is an Ankra one. */

@@ -5,7 +5,7 @@
  * ExecCredential. Every failure is one line on stderr naming the cause and the next
  * command; stdout stays empty.
  */
-import { noGrant, type AnkraApi } from '../api/ankra';
+import { callerGrants, noGrant, type AnkraApi } from '../api/ankra';
 import { looksLikeId, type Grant } from '../api/types';
 import { cacheKey, callerOf, forgetCached, isFresh, lockFile, readCached, recordServed, writeCached, writeCachedError, type CachedToken } from '../cache/token-cache';
 import { Context } from '../context';
@@ -121,17 +121,12 @@ function lasting(err: unknown): boolean {
 }
 
 /**
- * The caller's own grant, to explain a Forbidden before kubectl shows it. Needs the
- * caller's email (known for OIDC logins); any failure just means "unknown".
+ * The caller's own grant, to explain a Forbidden before kubectl shows it (an applied one
+ * first). Needs the caller's email, known for OIDC logins; anything else means "unknown".
  */
 async function ownGrant(api: AnkraApi, clusterId: string, email: string | undefined): Promise<Grant | undefined> {
-  if (!email) return undefined;
-  try {
-    const mine = (await api.grants(clusterId)).filter((g) => g.user_email?.toLowerCase() === email.toLowerCase());
-    return mine.find((g) => g.reconcile_status === 'applied') ?? mine[0];
-  } catch {
-    return undefined;
-  }
+  const mine = await callerGrants(api, clusterId, { email });
+  return mine?.find((g) => g.reconcile_status === 'applied') ?? mine?.[0];
 }
 
 /** Why kubectl is about to fail although a token was minted; undefined when the grant is live. */

@@ -44,10 +44,6 @@ export interface Progress {
   stop(): void;
 }
 
-/** A table cell from the server: one clean line (a newline in a name must not forge a row). */
-export function sanitize(s: string): string {
-  return oneLine(s);
-}
 
 function visibleWidth(s: string): number {
   // eslint-disable-next-line no-control-regex
@@ -116,7 +112,8 @@ export class Output {
   }
 
   table<T>(rows: T[], columns: Column<T>[]): void {
-    const cells = rows.map((r) => columns.map((c) => sanitize(c.value(r)).replace(/\t/g, ' ')));
+    // Cells carry server text: one clean line each, so a newline in a name cannot forge a row.
+    const cells = rows.map((r) => columns.map((c) => oneLine(c.value(r))));
     if (!this.stdoutTTY) {
       for (const line of cells) writeStdout(`${line.join('\t')}\n`);
       return;

@@ -29,14 +29,13 @@ export async function run(ctx: Context, opts: Options): Promise<number> {
   if (opts.print && opts.kubeconfig) throw new UsageError('--print writes to stdout; it cannot be combined with --kubeconfig');
   if (opts.execCommand !== undefined && opts.execCommand.trim() === '') throw new UsageError('--exec-command is empty', { hint: 'name the program kubectl should run, or leave the flag out' });
 
-  const api = await ctx.api();
   const clusters = opts.all ? await reachable(ctx) : [await oneCluster(ctx, opts.cluster)];
   if (clusters.length === 0) {
     throw new NotFoundError('you have no access grant on any cluster of this organisation', {
       hint: 'ask an organisation admin to run `ankra cluster access grant <your-email> --cluster <cluster>`',
     });
   }
-  const orgId = (await ctx.orgId()) ?? (await api.organisations()).find((o) => o.user_current)?.organisation_id;
+  const orgId = (await ctx.effectiveOrgId()) || undefined;
   const { baseUrl } = ctx.target;
   const caFile = ctx.caFile ? resolvePath(ctx.caFile) : undefined;
   const caData = caFile ? Buffer.from(readFileSync(caFile)).toString('base64') : undefined;

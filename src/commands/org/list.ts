@@ -12,8 +12,7 @@ const COLUMNS: Column<Organisation>[] = [
 ];
 
 export async function run(ctx: Context): Promise<number> {
-  ctx.requireCredentials();
-  const orgs = await ctx.baseApi().organisations();
+  const orgs = await ctx.organisations();
   await ctx.out.data(orgs, COLUMNS, { empty: 'you belong to no organisation' });
   return 0;
 }
