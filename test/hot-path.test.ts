@@ -9,7 +9,7 @@ import { cacheKey, writeCached } from '../src/cache/token-cache';
 import { resolve } from '../src/auth/source';
 import { resolvePaths } from '../src/core/paths';
 
-const HEAVY = ['commander', 'yaml', 'undici', 'openid-client', 'keytar', '@kubernetes/client-node', 'ora'];
+const HEAVY = ['commander', 'yaml', 'undici', 'openid-client', '@napi-rs/keyring', '@kubernetes/client-node', 'ora'];
 const CLUSTER = '0b7a2c4e-1111-4222-8333-944455556666';
 // Nothing listens here: a cache miss would fail, so success proves the hit.
 const BASE = 'https://127.0.0.1:9';
@@ -34,7 +34,7 @@ async function traced(args: string[], env: NodeJS.ProcessEnv) {
 }
 
 describe('exec plugin hot path', () => {
-  it('serves a cache hit without loading commander, yaml, undici, openid-client, keytar, client-node or ora', async () => {
+  it('serves a cache hit without loading commander, yaml, undici, openid-client, the keychain, client-node or ora', async () => {
     const { source } = resolve({}, box.env, resolvePaths(box.env));
     const key = cacheKey({ baseUrl: BASE, org: undefined, cluster: CLUSTER, identity: source?.identity ?? '' });
     const expires = new Date(Date.now() + 600_000).toISOString();

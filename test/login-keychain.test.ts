@@ -1,6 +1,6 @@
 /**
  * Where a login's secret is kept: the same login test once with a real OS keychain (a
- * private D-Bus session bus and an unlocked gnome-keyring, reached through keytar), once with
+ * private D-Bus session bus and an unlocked gnome-keyring, reached through @napi-rs/keyring), once with
  * no D-Bus at all (the 0600 file and one warning line), and ANKRA_CREDENTIAL_STORE=keychain
  * without a keychain (a clear error before any login starts).
  *
@@ -9,7 +9,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ankra, findSecrets, sandbox, type Sandbox } from './helpers/cli';
@@ -28,18 +27,10 @@ function have(cmd: string): boolean {
     return false;
   }
 }
-function keytarLoads(): boolean {
-  try {
-    createRequire(import.meta.url)('keytar');
-    return true;
-  } catch {
-    return false;
-  }
-}
-const missing = [...['dbus-daemon', 'gnome-keyring-daemon'].filter((c) => !have(c)), ...(keytarLoads() ? [] : ['keytar (built against libsecret)'])];
+const missing = ['dbus-daemon', 'gnome-keyring-daemon'].filter((c) => !have(c));
 if (missing.length && CI) {
   // Loud in CI: a skipped keychain test would hide that the keychain path is untested.
-  throw new Error(`the keychain tests need ${missing.join(', ')} (apt-get install -y dbus gnome-keyring libsecret-1-dev, then npm ci)`);
+  throw new Error(`the keychain tests need ${missing.join(', ')} (apt-get install -y dbus gnome-keyring)`);
 }
 
 let emu: InProcessEmulator;

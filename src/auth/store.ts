@@ -1,8 +1,8 @@
 /**
- * Where session secrets live: the OS keychain through keytar (service "ankra", one account
- * per base URL and profile), else `$XDG_CONFIG_HOME/ankra/credentials.json` (0600, dir 0700).
- * keytar is optional: when it is not installed, or the keychain answers with an error (no
- * D-Bus session, no Secret Service, locked), ankra falls back to the file with one warning.
+ * Where session secrets live: the OS keychain through @napi-rs/keyring (service "ankra", one
+ * account per base URL and profile), else `$XDG_CONFIG_HOME/ankra/credentials.json` (0600,
+ * dir 0700). When the keychain answers with an error (no D-Bus session, no Secret Service,
+ * locked), ankra falls back to the file with one warning.
  * `ANKRA_CREDENTIAL_STORE=keychain|file` forces a choice. Every keychain call has a timeout,
  * so a hung keychain never hangs kubectl.
  */
@@ -34,6 +34,21 @@ type Keytar = {
   deletePassword(service: string, account: string): Promise<boolean>;
 };
 
+/**
+ * @napi-rs/keyring behind the keytar-shaped interface above. On Linux it is pinned to the
+ * Secret Service: its default falls back to the kernel keyring, which forgets everything at
+ * reboot, where the 0600 file is the better fallback.
+ */
+async function loadKeyring(): Promise<Keytar> {
+  const { AsyncEntry } = await import('@napi-rs/keyring');
+  const entry = (account: string) => new AsyncEntry(KEYCHAIN_SERVICE, account, { linux: { store: 'secret-service' } });
+  return {
+    getPassword: async (_s, account) => (await entry(account).getPassword()) ?? null,
+    setPassword: (_s, account, password) => entry(account).setPassword(password),
+    deletePassword: async (_s, account) => Boolean(await entry(account).deleteCredential()),
+  };
+}
+
 export class KeychainUnavailable extends AnkraError {
   readonly reason: string;
   constructor(reason: string, hint = 'unlock or start your keychain, or run `ankra login` again to keep the session in a file') {
@@ -53,12 +68,9 @@ function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
 
 async function loadKeytar(): Promise<Keytar> {
   try {
-    const mod = (await import('keytar')) as unknown as { default?: Keytar } & Keytar;
-    const k = mod.default ?? mod;
-    if (typeof k.getPassword !== 'function') throw new Error('keytar has no getPassword');
-    return k;
+    return await loadKeyring();
   } catch (err) {
-    throw new KeychainUnavailable(`keytar is not installed or cannot load: ${(err as Error).message.split('\n')[0]}`);
+    throw new KeychainUnavailable(`the keychain library cannot load: ${(err as Error).message.split('\n')[0]}`);
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * A real OS keychain for tests: a private D-Bus session bus and an unlocked gnome-keyring
- * (Secret Service) on it, in a temp dir. Processes given `env` use it through keytar.
+ * (Secret Service) on it, in a temp dir. Processes given `env` use it through @napi-rs/keyring.
  * Needs dbus-daemon and gnome-keyring-daemon (`.ci/run` installs them).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -10,7 +10,7 @@ import { runProgram, ROOT } from './cli';
 
 export interface Keyring {
   env: { DBUS_SESSION_BUS_ADDRESS: string };
-  /** Read a secret back through keytar in a separate process (as ankra does). */
+  /** Read a secret back through @napi-rs/keyring in a separate process (as ankra does). */
   get(service: string, account: string): Promise<string | null>;
   stop(): Promise<void>;
 }
@@ -52,9 +52,9 @@ export async function startKeyring(dir: string): Promise<Keyring> {
   await waitForLine(keyring, 'stdout', /GNOME_KEYRING_CONTROL=/);
 
   const get = async (service: string, account: string) => {
-    const script = `require('keytar').getPassword(${JSON.stringify(service)}, ${JSON.stringify(account)}).then((v) => process.stdout.write(JSON.stringify(v)))`;
+    const script = `new (require('@napi-rs/keyring').AsyncEntry)(${JSON.stringify(service)}, ${JSON.stringify(account)}, { linux: { store: 'secret-service' } }).getPassword().then((v) => process.stdout.write(JSON.stringify(v ?? null)))`;
     const r = await runProgram(process.execPath, ['-e', script], { env: { ...baseEnv, ...env }, cwd: ROOT });
-    if (r.code !== 0) throw new Error(`keytar read failed: ${r.stderr}`);
+    if (r.code !== 0) throw new Error(`keychain read failed: ${r.stderr}`);
     return JSON.parse(r.stdout) as string | null;
   };
   const stop = async () => {
