@@ -1,12 +1,13 @@
 /**
- * Typed errors that carry their exit code. Commands throw these; `exitCodeOf` and
- * `messageOf` turn any thrown value into the process exit and a one-line message in
- * exactly one place (the CLI's top level and the exec plugin's miss path).
+ * Typed errors that carry their exit code and the next command to run. Commands throw
+ * these; `ui/report.ts` turns any thrown value into one line on stderr and the process exit,
+ * in one place (the CLI's runner and the exec plugin both use it). Decisions are made on the
+ * class of an error, never on its message.
  *
- * This module is imported by the exec-credential fast path: node built-ins only.
+ * Node built-ins only: the exec-credential plugin imports this module.
  */
 
-/** One mapping of outcomes to exit codes, shared with Ankra's Go CLI. */
+/** One mapping of outcomes to exit codes, shared with Ankra's Go CLI (`cmd/exitcodes.go`). */
 export const Exit = {
   OK: 0,
   FAILURE: 1,
@@ -56,6 +57,7 @@ export class CancelledError extends AnkraError {
   }
 }
 
+/** `--wait` ran out of time, or what it waits for cannot happen now (an offline cluster). */
 export class WaitTimeoutError extends AnkraError {
   constructor(message: string, opts?: ErrorOptions) {
     super(message, Exit.TIMEOUT, opts);
@@ -72,19 +74,72 @@ export class AuthError extends AnkraError {
 /** The caller has no grant on the cluster (exit 6, like other authentication failures). */
 export class NoGrantError extends AuthError {}
 
-/** Platform RBAC said no (e.g. not an organisation admin). */
+/** Platform RBAC said no: `{"detail":"permission_denied"}` (e.g. not an organisation admin). */
 export class PermissionError extends AnkraError {
   constructor(message: string, opts?: ErrorOptions) {
     super(message, Exit.PERMISSION, opts);
   }
 }
 
-/** A non-2xx answer from the Ankra API that maps to no more specific class. */
+/** A non-2xx answer of the Ankra API that no more specific class describes; `status` is the real one. */
 export class ApiError extends AnkraError {
-  readonly status: number;
-  constructor(message: string, status: number, opts?: ErrorOptions, exitCode: ExitCode = Exit.FAILURE) {
-    super(message, exitCode, opts);
-    this.status = status;
+  constructor(
+    message: string,
+    readonly status: number,
+    opts?: ErrorOptions,
+  ) {
+    super(message, Exit.FAILURE, opts);
+  }
+}
+
+/** 409: the thing exists already, or conflicts with what exists. */
+export class ConflictError extends ApiError {}
+
+/** 429: the per-user rate limit; `retryAfterMs` from Retry-After when the server sent one. */
+export class RateLimitedError extends ApiError {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number | undefined,
+    opts?: ErrorOptions,
+  ) {
+    super(message, 429, opts);
+  }
+}
+
+/** Cluster Access is not available here: the deployment has no access gateway, or the cluster is a sandbox. */
+export class AccessUnavailableError extends AnkraError {
+  constructor(
+    message: string,
+    readonly reason: 'gateway-off' | 'sandbox',
+    opts?: ErrorOptions,
+  ) {
+    super(message, Exit.FAILURE, opts);
+  }
+}
+
+/** A 2xx answer whose body is not what the contract says (not JSON, a missing or wrong-typed field). */
+export class MalformedAnswerError extends AnkraError {
+  constructor(
+    /** e.g. "GET /api/v1/clusters" */
+    readonly request: string,
+    /** e.g. "result[3].state is a number, not a string" */
+    readonly problem: string,
+  ) {
+    super(`the Ankra API sent a malformed answer to ${request}: ${problem}`, Exit.FAILURE, {
+      hint: 'try again; if it persists, run with --debug and report it',
+    });
+  }
+}
+
+/** No answer at all: DNS, connection, TLS or a timeout. */
+export class NetworkError extends AnkraError {
+  constructor(
+    message: string,
+    /** A certificate problem: retrying cannot help. */
+    readonly tls: boolean,
+    opts?: ErrorOptions,
+  ) {
+    super(message, Exit.FAILURE, opts);
   }
 }
 
@@ -109,9 +164,10 @@ export function messageOf(err: unknown): string {
 
 // Terminal escape sequences (CSI, OSC with either terminator, other ESC pairs) and C0/C1
 // control characters: text from elsewhere must not clear the screen, move the cursor,
-// fake colours or hyperlinks, or forge extra lines.
+// fake colours or hyperlinks, or forge extra lines. Unicode line and paragraph separators
+// and the bidirectional controls count too (they reorder what a terminal shows).
 // eslint-disable-next-line no-control-regex
-const ESCAPES = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[@-_]|[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+const ESCAPES = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[@-_]|[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 /** Text from elsewhere as one clean line: no escapes or control characters, no line breaks. */
 export function oneLine(s: string): string {
@@ -120,4 +176,13 @@ export function oneLine(s: string): string {
     .replace(ESCAPES, '')
     .replace(/\t/g, ' ')
     .trim();
+}
+
+/**
+ * A word as the shell reads it, for copy-paste hints: as it is when it is plain, else in
+ * single quotes, so a hint never carries a live `$(…)`, backtick or glob.
+ */
+export function shellWord(s: string): string {
+  if (/^[A-Za-z0-9@%+=:,./_-]+$/.test(s)) return s;
+  return `'${oneLine(s).replace(/'/g, `'\\''`)}'`;
 }

@@ -1,51 +1,81 @@
 /**
- * The Ankra API, typed: one method per endpoint of the API contract. Adds the bearer token
- * and the organisation header, validates the shape of what comes back (unknown fields are
- * fine, a malformed body is an error that says so) and maps every documented failure to a
- * typed error with its exit code and the next command to run.
+ * The Ankra API, typed: one method per row of the API contract's token lane, and nothing
+ * else. Adds the bearer token and the organisation header, checks the shape of what comes
+ * back (`validate.ts`: unknown fields pass through, a missing or wrong-typed field the CLI
+ * relies on is a `MalformedAnswerError` naming it) and maps every failure to a typed error
+ * (`errors.ts`).
  */
-import type { HttpClient, HttpRequest, HttpResponse } from './http';
-import { retryAfterMs } from './http';
+import type { HttpClient, HttpRequest, HttpResponse } from '../net/transport';
+import { parseTime } from '../core/time';
+import { AuthError, ConflictError, MalformedAnswerError } from '../errors';
+import { detailOf, toError, type About } from './errors';
+import { Checker, type Shape } from './validate';
 import {
-  DETAIL,
-  type Capabilities,
+  RECONCILE_STATUSES,
+  ROLES,
+  SCOPES,
   type Cluster,
-  type ClusterPage,
-  type ErrorBody,
   type Grant,
   type GrantRequest,
-  type K8sToken,
-  type Member,
-  type OidcDiscovery,
+  type LoginInit,
+  type LoginPoll,
   type Organisation,
+  type OrganisationDetail,
+  type OrgUser,
 } from './types';
-import { AnkraError, ApiError, AuthError, NoGrantError, NotFoundError, PermissionError, UsageError, oneLine } from '../errors';
 
 /** Supplies the bearer token; implemented by `auth/credentials.ts`. */
 export interface BearerSource {
   bearer(): Promise<string>;
   /** After a 401: try to get a new token (e.g. refresh a session). true: send again. */
   renew?(): Promise<boolean>;
+  /** After a 401 that renew could not mend: the error to show (and remember). */
+  rejected?(detail: string | undefined): Promise<AuthError>;
   /** What to tell the user when the server rejects the credential. */
   rejectedHint(): string;
-  /** Who, for messages such as the grant line an admin would run (an email when known). */
+  /** Who, for the grant line an admin would run (an email when known). */
   email?(): string | undefined;
 }
 
-/** What a request is about, so errors can name it. */
-export interface ErrorContext {
-  cluster?: string;
-  /** e.g. "list grants" */
-  action?: string;
+/** The cluster a request is about: its id, and how to name it in messages. */
+export interface ClusterTarget {
+  readonly id: string;
+  readonly label: string;
 }
 
-const MAX_PAGE_SIZE = 100;
+/** A minted Kubernetes token; `expiresAtMs` is on this machine's clock (see `clockSkewMs`). */
+export interface MintedToken {
+  token: string;
+  /** The Kubernetes API URL for kubectl, as the platform says: never derived. */
+  server: string;
+  /** As sent. */
+  expires_at: string;
+  expiresAtMs: number;
+}
+
+export type PollResult = { done: true; answer: LoginPoll & { token: string } } | { done: false; status: 'awaiting_approval' | 'mfa_pending' | 'unknown' };
+
+const PAGE_SIZE = 100;
+
+const CLUSTER_SHAPE: Shape = {
+  required: { id: 'string', name: 'string' },
+  optional: { state: 'string', description: 'string', environment: 'string', organisation_id: 'string', kube_version: 'string', kind: 'string', created_at: 'string' },
+};
+const GRANT_SHAPE: Shape = {
+  required: { id: 'string', cluster_id: 'string', scope: 'string', role: 'string', reconcile_status: 'string' },
+  optional: { organisation_id: 'string', ankra_user_id: 'string', user_email: 'string', namespace: 'string', reconcile_error: 'string', reconciled_at: 'string', created_at: 'string' },
+};
+const ORG_SHAPE: Shape = {
+  required: { organisation_id: 'string' },
+  optional: { name: 'string', slug: 'string', user_current: 'boolean', status: 'string', role: 'string' },
+};
+const USER_SHAPE: Shape = { optional: { id: 'string', invite_id: 'string', email: 'string', status: 'string', role: 'string', user_current: 'boolean' } };
 
 export class AnkraApi {
   constructor(
     readonly http: HttpClient,
     private readonly auth: BearerSource | undefined,
-    private readonly orgId: string | undefined,
+    readonly orgId: string | undefined,
   ) {}
 
   get baseUrl(): string {
@@ -56,224 +86,219 @@ export class AnkraApi {
     return new AnkraApi(this.http, this.auth, orgId);
   }
 
-  // ------------------------------------------------------------------ endpoints
-
-  oidcDiscovery(): Promise<OidcDiscovery> {
-    return this.json({ method: 'GET', path: '/api/v1/cli/oidc' }, {}, false).then((b) => {
-      const d = b as Partial<OidcDiscovery>;
-      if (typeof d.issuer !== 'string' || typeof d.client_id !== 'string') throw malformed('GET /api/v1/cli/oidc', 'no issuer/client_id');
-      return { ...d, scopes: Array.isArray(d.scopes) ? d.scopes : ['openid', 'email', 'profile', 'offline_access'] } as OidcDiscovery;
-    });
-  }
+  // ------------------------------------------------------------------ organisations
 
   async organisations(): Promise<Organisation[]> {
-    const body = await this.json({ method: 'GET', path: '/api/v1/org/organisation' }, { action: 'list organisations' });
-    const list = Array.isArray(body) ? body : (body as { result?: unknown }).result;
-    if (!Array.isArray(list)) throw malformed('GET /api/v1/org/organisation', 'expected a list');
-    return list.filter((o): o is Organisation => isObj(o) && typeof o.organisation_id === 'string' && typeof o.name === 'string');
+    const c = new Checker('GET /api/v1/org/organisation');
+    const body = await this.json({ method: 'GET', path: '/api/v1/org/organisation' }, { action: 'list your organisations' });
+    return c.list(body, '').map((o, i) => c.object(o, `[${i}]`, ORG_SHAPE) as Organisation);
   }
 
-  async clustersPage(page: number, pageSize: number, name?: string): Promise<ClusterPage> {
-    const body = await this.json(
-      { method: 'GET', path: '/api/v1/clusters', query: { page, page_size: pageSize, cluster_name: name } },
-      { action: 'list clusters' },
+  async organisation(orgId: string): Promise<OrganisationDetail> {
+    const path = `/api/v1/org/organisation/${encodeURIComponent(orgId)}`;
+    const c = new Checker('GET /api/v1/org/organisation/{id}');
+    const body = c.object(await this.json({ method: 'GET', path }, { action: 'read the organisation' }), '', {
+      required: { organisation_id: 'string', users: 'array' },
+      optional: { name: 'string', slug: 'string' },
+    });
+    const users = (body.users as unknown[]).map((u, i) => c.object(u, `users[${i}]`, USER_SHAPE) as OrgUser);
+    return { ...(body as unknown as OrganisationDetail), users };
+  }
+
+  // ------------------------------------------------------------------ clusters
+
+  async clustersPage(page: number, pageSize: number, filter: { name?: string; id?: string } = {}): Promise<{ clusters: Cluster[]; totalPages: number; totalCount: number | undefined }> {
+    const c = new Checker('GET /api/v1/clusters');
+    const body = c.object(
+      await this.json(
+        { method: 'GET', path: '/api/v1/clusters', query: { page, page_size: pageSize, cluster_name: filter.name, cluster_id: filter.id } },
+        { action: 'list clusters' },
+      ),
+      '',
+      { required: { result: 'array' }, optional: { pagination: 'object' } },
     );
-    if (!isObj(body) || !Array.isArray(body.result)) throw malformed('GET /api/v1/clusters', 'no result list');
-    return body as unknown as ClusterPage;
-  }
-
-  /** Every cluster of the organisation, following the pagination to the last page. */
-  async allClusters(): Promise<Cluster[]> {
-    const all: Cluster[] = [];
-    for (let page = 1; page <= 1000; page++) {
-      const p = await this.clustersPage(page, MAX_PAGE_SIZE);
-      all.push(...p.result.filter(isCluster));
-      const pages = p.pagination?.total_pages ?? 1;
-      if (page >= pages || p.result.length === 0) break;
-    }
-    return all;
-  }
-
-  async clusterByName(name: string): Promise<Cluster | undefined> {
-    const p = await this.clustersPage(1, MAX_PAGE_SIZE, name);
-    return p.result.filter(isCluster).find((c) => c.name === name);
-  }
-
-  async capabilities(clusterId: string, ctx: ErrorContext = {}): Promise<Capabilities> {
-    const b = await this.json({ method: 'GET', path: `${clusterPath(clusterId)}/access/capabilities` }, ctx);
-    if (!isObj(b) || typeof b.enabled !== 'boolean') throw malformed('GET …/access/capabilities', 'no "enabled"');
-    return { can_manage: false, has_access: false, ...b } as Capabilities;
-  }
-
-  async members(clusterId: string, ctx: ErrorContext = {}): Promise<Member[]> {
-    const b = await this.json({ method: 'GET', path: `${clusterPath(clusterId)}/access/members` }, { action: 'list members', ...ctx });
-    return resultList(b, 'GET …/access/members').filter((m): m is Member => isObj(m) && typeof m.email === 'string');
-  }
-
-  async grants(clusterId: string, ctx: ErrorContext = {}): Promise<Grant[]> {
-    const b = await this.json({ method: 'GET', path: `${clusterPath(clusterId)}/access/grants` }, { action: 'list grants', ...ctx });
-    return resultList(b, 'GET …/access/grants').filter(isGrant);
-  }
-
-  /** Creates a grant; a 409 (it exists already) is returned as `undefined` for the caller to resolve. */
-  async createGrant(clusterId: string, req: GrantRequest, ctx: ErrorContext = {}): Promise<Grant | undefined> {
-    const res = await this.send({ method: 'POST', path: `${clusterPath(clusterId)}/access/grants`, body: req }, true);
-    if (res.status === 409 && !/sandbox/i.test(detailOf(res) ?? '')) return undefined;
-    const b = this.parse(res, { action: 'grant access', ...ctx });
-    const g = isObj(b) ? b.grant : undefined;
-    if (!isGrant(g)) throw malformed('POST …/access/grants', 'no grant in the answer');
-    return g;
-  }
-
-  async deleteGrant(clusterId: string, grantId: string, ctx: ErrorContext = {}): Promise<void> {
-    const res = await this.send({ method: 'DELETE', path: `${clusterPath(clusterId)}/access/grants/${encodeURIComponent(grantId)}` }, true);
-    if (res.status === 404 && detailOf(res) !== DETAIL.clusterNotFound && detailOf(res) !== DETAIL.gatewayDisabled) {
-      throw new NotFoundError(`grant ${grantId} not found on cluster ${ctx.cluster ?? clusterId}`, {
-        hint: `run \`ankra cluster access list --cluster ${ctx.cluster ?? clusterId}\``,
-      });
-    }
-    this.parse(res, { action: 'revoke access', ...ctx });
-  }
-
-  async revokeAll(clusterId: string, ctx: ErrorContext = {}): Promise<number> {
-    const b = await this.json({ method: 'POST', path: `${clusterPath(clusterId)}/access/revoke-all` }, { action: 'revoke all access', ...ctx });
-    return isObj(b) && typeof b.revoked === 'number' ? b.revoked : 0;
+    const clusters = (body.result as unknown[]).map((x, i) => c.object(x, `result[${i}]`, CLUSTER_SHAPE) as Cluster);
+    const pagination = c.object(body.pagination ?? {}, 'pagination', { optional: { total_pages: 'number', total_count: 'number' } });
+    const totalPages = typeof pagination.total_pages === 'number' ? pagination.total_pages : 1;
+    const totalCount = typeof pagination.total_count === 'number' ? pagination.total_count : undefined;
+    return { clusters, totalPages, totalCount };
   }
 
   /**
-   * Mints a Kubernetes token. `expiresAtLocal` is `expires_at` moved onto this machine's
-   * clock (by the skew between the answer's Date header and the local time), because
-   * kubectl compares it with the local clock.
+   * Every cluster matching `filter`, following the pagination. A server that sends a page
+   * again (or pages that add nothing new) while promising more is reported, not followed.
    */
-  async mintToken(clusterId: string, ctx: ErrorContext = {}): Promise<K8sToken & { expiresAtLocal: string }> {
-    if (!this.auth) throw notLoggedIn(this.baseUrl);
-    const res = await this.send({ method: 'POST', path: `${clusterPath(clusterId)}/k8s-token`, idempotent: true });
-    const b = this.parse(res, { action: 'get a Kubernetes token', ...ctx });
-    if (!isObj(b) || typeof b.token !== 'string' || !b.token || typeof b.expires_at !== 'string' || Number.isNaN(Date.parse(b.expires_at))) {
-      throw malformed('POST …/k8s-token', 'no token/expires_at');
+  async allClusters(filter: { name?: string } = {}): Promise<Cluster[]> {
+    const seen = new Map<string, Cluster>();
+    for (let page = 1; ; page++) {
+      const p = await this.clustersPage(page, PAGE_SIZE, filter);
+      const before = seen.size;
+      for (const cl of p.clusters) if (!seen.has(cl.id)) seen.set(cl.id, cl);
+      const last = page >= p.totalPages || p.clusters.length === 0 || (p.totalCount !== undefined && seen.size >= p.totalCount);
+      if (last) break;
+      if (seen.size === before) {
+        throw new MalformedAnswerError('GET /api/v1/clusters', `page ${page} repeats clusters already listed although total_pages is ${p.totalPages}; stopped after ${page} pages`);
+      }
     }
-    const expiresAtLocal = new Date(Date.parse(b.expires_at) - clockSkewMs(res)).toISOString();
-    return { ...(b as unknown as K8sToken), expiresAtLocal };
+    return [...seen.values()];
+  }
+
+  /** The cluster of that exact name (the API's filter may match loosely), or undefined. */
+  async clusterByName(name: string): Promise<Cluster | undefined> {
+    return (await this.allClusters({ name })).find((cl) => cl.name === name);
+  }
+
+  async clusterById(id: string): Promise<Cluster | undefined> {
+    const p = await this.clustersPage(1, 1, { id });
+    return p.clusters.find((cl) => cl.id === id);
+  }
+
+  // ------------------------------------------------------------------ grants
+
+  async grants(cluster: ClusterTarget): Promise<Grant[]> {
+    const c = new Checker('GET /api/v1/clusters/{id}/access/grants');
+    const body = await this.json({ method: 'GET', path: `${clusterPath(cluster.id)}/access/grants` }, { action: `list the grants on ${cluster.label}`, cluster: cluster.label });
+    const list = Array.isArray(body) ? body : c.object(body, '', { required: { result: 'array' } }).result;
+    return (list as unknown[]).map((g, i) => grant(c, g, `result[${i}]`));
+  }
+
+  /** Creates a grant; a 409 (it exists already) is `undefined` for the caller to resolve. */
+  async createGrant(cluster: ClusterTarget, req: GrantRequest): Promise<Grant | undefined> {
+    const about = { action: `grant access on ${cluster.label}`, cluster: cluster.label };
+    const res = await this.send({ method: 'POST', path: `${clusterPath(cluster.id)}/access/grants`, body: req }, about);
+    if (res.status === 409) {
+      const err = toError(res, about);
+      if (err instanceof ConflictError) return undefined;
+      throw err;
+    }
+    const c = new Checker('POST /api/v1/clusters/{id}/access/grants');
+    const body = c.object(this.parse(res, about), '', { required: { grant: 'object' } });
+    return grant(c, body.grant, 'grant');
+  }
+
+  async deleteGrant(cluster: ClusterTarget, grantId: string): Promise<void> {
+    const about = { action: `revoke grant ${grantId} on ${cluster.label}`, cluster: cluster.label };
+    this.parse(await this.send({ method: 'DELETE', path: `${clusterPath(cluster.id)}/access/grants/${encodeURIComponent(grantId)}` }, about), about);
+  }
+
+  // ------------------------------------------------------------------ tokens
+
+  /**
+   * Mints a Kubernetes token (no body). `expiresAtMs` is `expires_at` moved onto this
+   * machine's clock by the skew between the answer's Date header and the local time,
+   * because kubectl compares it with the local clock.
+   */
+  async mintToken(cluster: ClusterTarget): Promise<MintedToken> {
+    if (!this.auth) throw new AuthError(`not logged in to ${this.baseUrl}`, { hint: 'run `ankra login`' });
+    const about = { action: `get a Kubernetes token for ${cluster.label}`, cluster: cluster.label };
+    const res = await this.send({ method: 'POST', path: `${clusterPath(cluster.id)}/k8s-token`, idempotent: true }, about);
+    const c = new Checker('POST /api/v1/clusters/{id}/k8s-token');
+    const body = c.object(this.parse(res, about), '', { required: { token: 'string', server: 'string', expires_at: 'string' } });
+    const token = body.token as string;
+    const server = body.server as string;
+    const expiresAt = body.expires_at as string;
+    if (!token) c.fail('token', 'is empty');
+    const at = parseTime(expiresAt);
+    if (Number.isNaN(at)) c.fail('expires_at', `is not a time (${JSON.stringify(expiresAt.slice(0, 40))})`);
+    let serverUrl: URL;
+    try {
+      serverUrl = new URL(server);
+    } catch {
+      c.fail('server', 'is not a URL');
+    }
+    if (serverUrl.protocol !== 'https:' && serverUrl.protocol !== 'http:') c.fail('server', 'is not an http(s) URL');
+    return { token, server, expires_at: expiresAt, expiresAtMs: at - clockSkewMs(res) };
+  }
+
+  /** Revokes an Ankra API token by id (Bearer the same token, no body). */
+  async revokeApiToken(tokenId: string): Promise<void> {
+    const about = { action: 'revoke the login token' };
+    this.parse(await this.send({ method: 'POST', path: `/api/v1/org/account/tokens/${encodeURIComponent(tokenId)}/revoke` }, about), about);
+  }
+
+  /** Whether the server answers at all (TLS included): any HTTP status will do. Sends no credential. */
+  async probe(): Promise<number> {
+    return (await this.http.send({ method: 'GET', path: '/api/v1/org/organisation' })).status;
+  }
+
+  // ------------------------------------------------------------------ Ankra's CLI login (no auth)
+
+  async loginInit(query: { code_challenge: string; machine_id: string; machine_name: string; base_url: string }): Promise<LoginInit> {
+    const about = { action: 'start the login' };
+    const res = await this.http.send({ method: 'GET', path: '/api/v1/cli/login/init', query });
+    if (res.status === 422 && /redirect_uri/.test(res.text)) {
+      throw new MalformedAnswerError('GET /api/v1/cli/login/init', 'the platform does not support this login flow yet (it asks for redirect_uri)');
+    }
+    const c = new Checker('GET /api/v1/cli/login/init');
+    const body = c.object(this.parse(res, about), '', { required: { auth_url: 'string', ticket: 'string' }, optional: { state: 'string', auth0_domain: 'string' } });
+    if (!body.ticket) c.fail('ticket', 'is empty: the platform did not start a login session');
+    return body as LoginInit;
+  }
+
+  /**
+   * One poll. Pending states and answers worth polling again (an unreadable 200) return
+   * `done: false`; 4xx answers are final and thrown; network errors and 5xx are thrown as
+   * they are, for the caller to keep polling.
+   */
+  async loginPoll(ticket: string, codeVerifier: string, signal?: AbortSignal): Promise<PollResult | { done: false; retry: HttpResponse }> {
+    const res = await this.http.send({ method: 'POST', path: '/api/v1/cli/login/poll', body: { ticket, code_verifier: codeVerifier }, signal });
+    if (res.status >= 500) return { done: false, retry: res };
+    if (res.status !== 200) throw toError(res, { action: 'log in' });
+    let body: unknown;
+    try {
+      body = JSON.parse(res.text);
+    } catch {
+      return { done: false, status: 'unknown' };
+    }
+    if (typeof body !== 'object' || body === null) return { done: false, status: 'unknown' };
+    const b = body as LoginPoll;
+    if (typeof b.token === 'string' && b.token.trim() !== '') return { done: true, answer: b as LoginPoll & { token: string } };
+    if (b.mfa_required === true || b.status === 'mfa_pending') return { done: false, status: 'mfa_pending' };
+    if (b.status === 'awaiting_approval') return { done: false, status: 'awaiting_approval' };
+    return { done: false, status: 'unknown' };
   }
 
   // ------------------------------------------------------------------ plumbing
 
-  private async send(req: HttpRequest, auth = true): Promise<HttpResponse> {
+  private async send(req: HttpRequest, about: About): Promise<HttpResponse> {
     const headers: Record<string, string> = { ...req.headers };
     if (this.orgId) headers['x-ankra-organisation-id'] = this.orgId;
-    if (!auth || !this.auth) return this.http.send({ ...req, headers });
+    if (!this.auth) return this.http.send({ ...req, headers });
     headers.authorization = `Bearer ${await this.auth.bearer()}`;
-    const res = await this.http.send({ ...req, headers });
+    let res = await this.http.send({ ...req, headers });
     if (res.status === 401 && this.auth.renew && (await this.auth.renew())) {
       headers.authorization = `Bearer ${await this.auth.bearer()}`;
-      return this.http.send({ ...req, headers });
+      res = await this.http.send({ ...req, headers });
     }
+    if (res.status === 401 && this.auth.rejected) throw await this.auth.rejected(detailOf(res));
     return res;
   }
 
-  private async json(req: HttpRequest, ctx: ErrorContext, auth = true): Promise<unknown> {
-    if (auth && !this.auth) throw notLoggedIn(this.baseUrl);
-    return this.parse(await this.send(req, auth), ctx);
+  private async json(req: HttpRequest, about: About): Promise<unknown> {
+    if (!this.auth) throw new AuthError(`not logged in to ${this.baseUrl}`, { hint: 'run `ankra login`' });
+    return this.parse(await this.send(req, about), about);
   }
 
-  private parse(res: HttpResponse, ctx: ErrorContext): unknown {
+  private parse(res: HttpResponse, about: About): unknown {
     if (res.status >= 200 && res.status < 300) {
       if (res.text.trim() === '') return {};
       try {
         return JSON.parse(res.text);
       } catch {
-        throw malformed(`${res.method} ${new URL(res.url).pathname}`, 'not valid JSON');
+        throw new MalformedAnswerError(`${res.method} ${new URL(res.url).pathname}`, 'it is not valid JSON');
       }
     }
-    throw this.toError(res, ctx);
-  }
-
-  /** Every documented failure → one typed error. */
-  toError(res: HttpResponse, ctx: ErrorContext): AnkraError {
-    const detail = detailOf(res);
-    const body = bodyOf(res);
-    const cluster = ctx.cluster;
-    const doing = ctx.action ? `cannot ${ctx.action}` : 'request failed';
-    switch (res.status) {
-      case 400:
-        return new UsageError(`${doing}: ${detail ?? 'bad request'}`);
-      case 401:
-        return new AuthError(`the Ankra API at ${this.baseUrl} rejected your credentials (${detail ?? 'unauthorized'})`, {
-          hint: this.auth?.rejectedHint() ?? 'run `ankra login`',
-        });
-      case 403:
-        if (detail === DETAIL.noAccess) {
-          return noGrant(cluster ?? 'CLUSTER', this.auth?.email?.());
-        }
-        if (detail === DETAIL.permissionDenied) {
-          const perm = typeof body?.permission === 'string' ? ` (${body.permission})` : '';
-          return new PermissionError(`${doing}: permission denied${perm}; this needs an organisation admin`, {
-            hint: 'ask an admin of the organisation, or pick another with --org',
-          });
-        }
-        return new PermissionError(`${doing}: ${detail ?? 'forbidden'}`, { hint: 'check --org, or ask an organisation admin' });
-      case 404:
-        if (detail === DETAIL.gatewayDisabled) {
-          return new ApiError('Cluster Access is not enabled for this Ankra deployment', 404, {
-            hint: 'ask your Ankra administrator to enable the access gateway',
-          });
-        }
-        if (detail === DETAIL.clusterNotFound) {
-          return new NotFoundError(`cluster ${cluster ?? ''} not found`.replace('  ', ' '), { hint: 'run `ankra cluster list` (and check --org)' });
-        }
-        return new NotFoundError(`${doing}: ${detail ?? 'not found'}`);
-      case 409:
-        return new ApiError(`${doing}: ${detail ?? 'conflict'}`, 409, /sandbox/i.test(detail ?? '') ? { hint: 'use a non-sandbox cluster' } : {});
-      case 422:
-        return new UsageError(`${doing}: ${validationMessage(body) ?? detail ?? 'invalid request'}`);
-      case 429: {
-        const after = retryAfterMs(res.headers['retry-after']);
-        const when = after === undefined ? 'later' : `in ${Math.ceil(after / 1000)} s`;
-        return new ApiError(`${doing}: rate limited by the Ankra API`, 429, { hint: `try again ${when}` });
-      }
-      default: {
-        const tries = res.attempts > 1 ? ` after ${res.attempts} attempts` : '';
-        return new ApiError(`${doing}: the Ankra API answered ${res.status}${detail ? ` (${detail})` : ''}${tries}`, res.status, {
-          hint: 'try again later; --debug shows each request',
-        });
-      }
-    }
+    throw toError(res, { email: this.auth?.email?.(), rejectedHint: this.auth?.rejectedHint(), ...about });
   }
 }
 
-/**
- * The caller's own grants on a cluster, when they can be told apart: by the caller's email
- * (known for OIDC logins), or the whole list when the caller is known not to manage grants
- * (a member sees only their own). undefined when it cannot be told or the list is refused.
- */
-export async function callerGrants(api: AnkraApi, clusterId: string, who: { email?: string; canManage?: boolean }): Promise<Grant[] | undefined> {
-  if (!who.email && who.canManage !== false) return undefined;
-  let grants: Grant[];
-  try {
-    grants = await api.grants(clusterId);
-  } catch {
-    return undefined;
-  }
-  const email = who.email?.toLowerCase();
-  return email ? grants.filter((g) => g.user_email?.toLowerCase() === email) : grants;
-}
-
-/** "You have no grant", with the command an admin would run (view by default, as the CLI's). */
-export function noGrant(cluster: string, email: string | undefined): NoGrantError {
-  return new NoGrantError(`you have no access grant on cluster ${cluster} (none yet, or it was revoked)`, {
-    hint: `ask an organisation admin to grant it: \`ankra cluster access grant ${email ?? '<your-email>'} --cluster ${cluster}\` (with --namespace NS for one namespace)`,
-  });
-}
-
-/** Capabilities said `enabled: false`: a sandbox, or no access gateway for the deployment. */
-export function accessUnavailable(cluster: Pick<Cluster, 'name' | 'kind'>): AnkraError {
-  return cluster.kind === 'sandbox'
-    ? new ApiError(`Cluster Access is not available for sandbox clusters (${cluster.name} is one)`, 409, { hint: 'use a non-sandbox cluster' })
-    : new ApiError('Cluster Access is not enabled for this Ankra deployment', 404, { hint: 'ask your Ankra administrator to enable the access gateway' });
-}
-
-export function notLoggedIn(baseUrl: string): AuthError {
-  return new AuthError(`not logged in to ${baseUrl}`, { hint: 'run `ankra login` (in CI, set ANKRA_API_TOKEN)' });
+function grant(c: Checker, raw: unknown, path: string): Grant {
+  const g = c.object(raw, path, GRANT_SHAPE);
+  c.oneOf(g, path, 'role', ROLES);
+  c.oneOf(g, path, 'scope', SCOPES);
+  // A status this CLI does not know yet is shown as it is, not refused.
+  if (!(RECONCILE_STATUSES as readonly string[]).includes(g.reconcile_status as string)) g.reconcile_status = String(g.reconcile_status);
+  return g as unknown as Grant;
 }
 
 /** How far the server's clock is ahead of ours, from the Date header; 0 when unknown or within 2 s. */
@@ -288,54 +313,3 @@ export function clockSkewMs(res: Pick<HttpResponse, 'headers' | 'receivedAt'>): 
 function clusterPath(id: string): string {
   return `/api/v1/clusters/${encodeURIComponent(id)}`;
 }
-
-function malformed(what: string, why: string): ApiError {
-  return new ApiError(`the Ankra API sent a malformed answer to ${what} (${why})`, 502, {
-    hint: 'try again; if it persists, run with --debug and report it',
-  });
-}
-
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function resultList(b: unknown, what: string): unknown[] {
-  const list = isObj(b) ? b.result : Array.isArray(b) ? b : undefined;
-  if (!Array.isArray(list)) throw malformed(what, 'no result list');
-  return list;
-}
-
-function isCluster(c: unknown): c is Cluster {
-  return isObj(c) && typeof c.id === 'string' && typeof c.name === 'string';
-}
-
-export function isGrant(g: unknown): g is Grant {
-  return isObj(g) && typeof g.id === 'string' && typeof g.role === 'string' && typeof g.scope === 'string' && typeof g.reconcile_status === 'string';
-}
-
-function bodyOf(res: HttpResponse): ErrorBody | undefined {
-  try {
-    const b: unknown = JSON.parse(res.text);
-    return isObj(b) ? (b as ErrorBody) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function detailOf(res: HttpResponse): string | undefined {
-  const d = bodyOf(res)?.detail;
-  return typeof d === 'string' ? oneLine(d).slice(0, 300) : undefined;
-}
-
-/** FastAPI's 422 list → "role: value is not a valid role; namespace: …". */
-function validationMessage(body: ErrorBody | undefined): string | undefined {
-  if (!Array.isArray(body?.detail)) return undefined;
-  const parts = body.detail
-    .filter((i) => isObj(i) && typeof i.msg === 'string')
-    .map((i) => {
-      const loc = Array.isArray(i.loc) ? i.loc.filter((p) => p !== 'body').join('.') : '';
-      return oneLine(loc ? `${loc}: ${i.msg}` : i.msg);
-    });
-  return parts.length ? parts.join('; ') : undefined;
-}
-

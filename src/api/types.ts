@@ -13,13 +13,54 @@ export type Scope = (typeof SCOPES)[number];
 export const RECONCILE_STATUSES = ['pending', 'applied', 'failed', 'cluster_offline'] as const;
 export type ReconcileStatus = (typeof RECONCILE_STATUSES)[number];
 
+/** `GET /api/v1/org/organisation`: one per membership. `name`, `slug`, `status`, `role` may be null. */
 export interface Organisation {
   organisation_id: string;
-  name: string;
-  slug?: string;
+  name?: string | null;
+  slug?: string | null;
   user_current?: boolean;
-  status?: string;
-  role?: string;
+  status?: string | null;
+  role?: string | null;
+  [extra: string]: unknown;
+}
+
+/** A member (or an invitation: `invite_id` and no `id`) in `GET /api/v1/org/organisation/{id}`. Every field may be null. */
+export interface OrgUser {
+  id?: string | null;
+  invite_id?: string | null;
+  email?: string | null;
+  status?: string | null;
+  role?: string | null;
+  user_current?: boolean | null;
+  [extra: string]: unknown;
+}
+
+export interface OrganisationDetail {
+  organisation_id: string;
+  name?: string | null;
+  slug?: string | null;
+  created_at?: string;
+  users: OrgUser[];
+  [extra: string]: unknown;
+}
+
+/** `GET /api/v1/cli/login/init` */
+export interface LoginInit {
+  auth_url: string;
+  state?: string;
+  auth0_domain?: string;
+  ticket: string;
+  [extra: string]: unknown;
+}
+
+/** `POST /api/v1/cli/login/poll`, 200: a token once approved, else a status to show. */
+export interface LoginPoll {
+  token?: string | null;
+  expires_at?: string | null;
+  token_id?: string | null;
+  token_name?: string | null;
+  mfa_required?: boolean | null;
+  status?: string | null;
   [extra: string]: unknown;
 }
 
@@ -45,22 +86,6 @@ export interface Pagination {
 export interface ClusterPage {
   result: Cluster[];
   pagination?: Pagination;
-}
-
-export interface Capabilities {
-  enabled: boolean;
-  can_manage: boolean;
-  has_access: boolean;
-  [extra: string]: unknown;
-}
-
-export interface Member {
-  user_id: string;
-  email: string;
-  name?: string | null;
-  role?: string;
-  status?: string;
-  [extra: string]: unknown;
 }
 
 export interface Grant {
@@ -92,14 +117,6 @@ export interface K8sToken {
   server: string;
   /** RFC 3339. */
   expires_at: string;
-  [extra: string]: unknown;
-}
-
-export interface OidcDiscovery {
-  issuer: string;
-  client_id: string;
-  scopes: string[];
-  audience?: string;
   [extra: string]: unknown;
 }
 
@@ -139,4 +156,27 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Ankra ids are UUIDs; a value that looks like one is used as an id without a lookup. */
 export function looksLikeId(s: string): boolean {
   return UUID.test(s);
+}
+
+// Routes the platform serves to browser sessions only; the emulator drops them (then these go).
+export interface Capabilities {
+  enabled: boolean;
+  can_manage: boolean;
+  has_access: boolean;
+  [extra: string]: unknown;
+}
+export interface Member {
+  user_id: string;
+  email: string;
+  name?: string | null;
+  role?: string;
+  status?: string;
+  [extra: string]: unknown;
+}
+export interface OidcDiscovery {
+  issuer: string;
+  client_id: string;
+  scopes: string[];
+  audience?: string;
+  [extra: string]: unknown;
 }

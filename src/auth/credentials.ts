@@ -3,6 +3,10 @@
  * use. Flag, environment and Go CLI tokens are used as they are; a saved login is read from
  * its store, and an OIDC access token with less than a minute left is refreshed first,
  * under a lock shared by every ankra process, so a rotating refresh token is used once.
+ *
+ * A saved login that expired or that Ankra rejected is remembered as such in its metadata
+ * (when and why), so every later command says so at once instead of "not logged in" or
+ * another round trip.
  */
 import { join } from 'node:path';
 import type { BearerSource } from '../api/ankra';
@@ -10,9 +14,20 @@ import { AuthError } from '../errors';
 import { updateConfig, type SessionMeta } from '../core/config';
 import { withLock } from '../core/lock';
 import { sha256Hex } from '../core/sha256';
+import { day, parseTime } from '../core/time';
 import type { Paths } from '../core/paths';
 import type { CredentialSource, Target } from './source';
 import { accountName, openStore, type SecretStore } from './store';
+
+/** "not logged in", or how the last login ended. */
+export function notLoggedIn(target: Pick<Target, 'baseUrl'>): AuthError {
+  return new AuthError(`not logged in to ${target.baseUrl}`, { hint: 'run `ankra login` (in CI, set ANKRA_API_TOKEN)' });
+}
+
+/** The error for a session that has ended, with when and why. */
+export function sessionEnded(baseUrl: string, ended: NonNullable<SessionMeta['ended']>): AuthError {
+  return new AuthError(`your login to ${baseUrl} ${ended.reason} on ${day(parseTime(ended.at))}`, { hint: 'run `ankra login`' });
+}
 
 /** What the store keeps for a login (JSON in the keychain entry or the credentials file). */
 export type SessionSecret =
@@ -98,6 +113,11 @@ export class Credentials implements BearerSource {
 
   async bearer(): Promise<string> {
     if (this.source.token) return this.source.token;
+    const meta = this.source.session;
+    if (meta?.ended) throw sessionEnded(this.target.baseUrl, meta.ended);
+    if (meta?.expires_at && parseTime(meta.expires_at) <= this.now) {
+      throw await this.end(`expired`, meta.expires_at);
+    }
     const secret = await this.loadSecret();
     if (secret.kind === 'api_token') return secret.token;
     if (Date.parse(secret.expires_at) - this.now > REFRESH_MARGIN_MS) return secret.access_token;
@@ -116,6 +136,31 @@ export class Credentials implements BearerSource {
       if (err instanceof AuthError) throw err;
       return false;
     }
+  }
+
+  /** Ankra refused the credential (a 401 that no refresh could mend): remember it for a saved login. */
+  async rejected(detail: string | undefined): Promise<AuthError> {
+    const why = detail ? ` (${detail})` : '';
+    if (this.source.kind !== 'session') {
+      return new AuthError(`the Ankra API at ${this.target.baseUrl} rejected the ${this.source.label}${why}`, { hint: this.rejectedHint() });
+    }
+    await this.end('was rejected by Ankra (revoked, expired or replaced)').catch(() => undefined);
+    return new AuthError(`Ankra rejected your login to ${this.target.baseUrl}${why}: it was revoked, expired or replaced`, { hint: 'run `ankra login`' });
+  }
+
+  /**
+   * Marks this login as ended (only if it is still the saved one: a login that completed
+   * meanwhile is kept) and returns the error to show.
+   */
+  private async end(reason: string, at = new Date(this.now).toISOString()): Promise<AuthError> {
+    const { baseUrl, profile } = this.target;
+    const id = this.source.session?.id;
+    const ended = { at, reason };
+    await updateConfig(this.deps.paths.configDir, (cfg) => {
+      const session = cfg.servers[baseUrl]?.sessions?.[profile];
+      if (session && session.id === id) session.ended = ended;
+    });
+    return sessionEnded(baseUrl, ended);
   }
 
   /** The access token's expiry for `auth status`, when it is an OIDC session. */
@@ -155,9 +200,7 @@ export class Credentials implements BearerSource {
         this.cached = current;
         return current;
       }
-      if (current?.kind !== 'oidc' || !current.refresh_token) {
-        throw new AuthError(`your session for ${this.target.baseUrl} has expired`, { hint: 'run `ankra login`' });
-      }
+      if (current?.kind !== 'oidc' || !current.refresh_token) throw await this.end('expired');
       const { refreshTokens, SessionRejected } = await import('./oidc');
       try {
         const t = await refreshTokens(
@@ -175,32 +218,9 @@ export class Credentials implements BearerSource {
         this.deps.debug('refreshed the session access token');
         return next;
       } catch (err) {
-        if (err instanceof SessionRejected) {
-          await this.forget(store, current.refresh_token);
-          throw new AuthError(`session expired: the identity provider rejected the refresh (${err.reason})`, { hint: 'run `ankra login`' });
-        }
+        if (err instanceof SessionRejected) throw await this.end(`expired (the identity provider refused to refresh it: ${err.reason})`);
         throw err;
       }
-    });
-  }
-
-  /**
-   * A rejected session is removed, so the next command says "not logged in" at once. Only
-   * this session: a login that completed meanwhile (another secret, another session id)
-   * is kept.
-   */
-  private async forget(store: SecretStore, rejected: string): Promise<void> {
-    try {
-      const now = parseSecret(await store.get(this.account));
-      if (now?.kind === 'oidc' && now.refresh_token === rejected) await store.delete(this.account);
-    } catch {
-      // best effort
-    }
-    const { baseUrl, profile } = this.target;
-    const id = this.source.session?.id;
-    await updateConfig(this.deps.paths.configDir, (cfg) => {
-      const sessions = cfg.servers[baseUrl]?.sessions;
-      if (sessions && sessions[profile]?.id === id) delete sessions[profile];
     });
   }
 }

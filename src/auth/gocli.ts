@@ -10,6 +10,8 @@ import { readFileSync } from 'node:fs';
 export interface GoCliLogin {
   token?: string;
   baseUrl?: string;
+  tokenId?: string;
+  tokenName?: string;
 }
 
 function scalar(text: string, key: string): string | undefined {
@@ -30,5 +32,6 @@ export function readGoCliLogin(path: string): GoCliLogin | undefined {
   }
   const token = scalar(text, 'token');
   const baseUrl = scalar(text, 'base-url');
-  return token || baseUrl ? { token, baseUrl } : undefined;
+  if (!token && !baseUrl) return undefined;
+  return { token, baseUrl, tokenId: scalar(text, 'token_id'), tokenName: scalar(text, 'token_name') };
 }

@@ -5,9 +5,9 @@
  * `--ca-file` apply to the identity provider too.
  */
 import * as client from 'openid-client';
-import { fetch as undiciFetch } from 'undici';
 import { AnkraError, AuthError, Exit, oneLine } from '../errors';
-import { makeDispatcher } from '../api/http';
+import { isLoopbackHost } from '../core/url';
+import { fetchVia, makeDispatcher } from '../net/transport';
 
 export interface OidcClientOptions {
   issuer: string;
@@ -34,24 +34,23 @@ export class SessionRejected extends Error {
   }
 }
 
-const isLoopback = (u: URL) => ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
 
 async function configure(opts: OidcClientOptions): Promise<client.Configuration> {
   const issuer = new URL(opts.issuer);
   // Per request. A refresh may run inside the exec plugin, which must answer kubectl soon.
   const timeoutS = opts.timeoutS ?? 15;
-  const dispatcher = makeDispatcher(opts.caFile, opts.env, timeoutS * 1000);
+  const fetch = fetchVia(makeDispatcher(opts.caFile, opts.env, timeoutS * 1000));
   const customFetch: client.CustomFetch = async (url, init) => {
     const started = Date.now();
-    const res = await undiciFetch(url, { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1]);
+    const res = await fetch(url, init as RequestInit);
     opts.debug(`${init.method} ${url} → ${res.status} (${Date.now() - started} ms)`);
-    return res as unknown as Response;
+    return res;
   };
   try {
     return await client.discovery(issuer, opts.clientId, undefined, client.None(), {
       [client.customFetch]: customFetch,
       // openid-client refuses http://; allow it only for a local issuer (tests, emulators).
-      ...(issuer.protocol === 'http:' && isLoopback(issuer) ? { execute: [client.allowInsecureRequests] } : {}),
+      ...(issuer.protocol === 'http:' && isLoopbackHost(issuer.hostname) ? { execute: [client.allowInsecureRequests] } : {}),
       timeout: timeoutS,
     });
   } catch (err) {

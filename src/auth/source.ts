@@ -7,8 +7,8 @@
  * the kubeconfig entries ankra writes pin their server, and an entry without one was written
  * by the Go CLI, which resolves it from the environment and ~/.ankra.yaml only, so a login to
  * another server must not redirect it.
- * Credential (as in Ankra's Go CLI): --token > a saved login > ANKRA_API_TOKEN > the Go
- * CLI's ~/.ankra.yaml token, which is only ever sent to the Go CLI's own server.
+ * Credential (as in Ankra's Go CLI): --token > a saved login (ours, else the Go CLI's
+ * ~/.ankra.yaml, whose token is only ever sent to the Go CLI's own server) > ANKRA_API_TOKEN.
  */
 import { sha256Hex } from '../core/sha256';
 import { DEFAULT_BASE_URL, normalizeBaseUrl, type Paths } from '../core/paths';
@@ -42,6 +42,8 @@ export interface CredentialSource {
   /** For flag, env and gocli sources, the API token itself. */
   token?: string;
   session?: SessionMeta;
+  /** The Go CLI's login, when that is the source. */
+  gocli?: GoCliLogin;
   /** For humans: "API token from ANKRA_API_TOKEN". */
   label: string;
 }
@@ -114,14 +116,14 @@ export function resolve(flags: GlobalFlags, env: NodeJS.ProcessEnv, paths: Paths
       kind: 'session',
       identity: `session:${meta.id}`,
       session: meta,
-      label: meta.kind === 'oidc' ? 'OIDC session (ankra login)' : 'API token (ankra login --with-token)',
+      label: meta.kind === 'oidc' ? 'OIDC session (ankra login --issuer)' : meta.token_id ? 'ankra login' : 'API token (ankra login --with-token)',
     };
-  } else if (envToken) {
-    source = { kind: 'env', identity: `token:${fingerprint(envToken)}`, token: envToken, label: 'API token from ANKRA_API_TOKEN' };
   } else {
     const login = goCli();
     if (login?.token && goCliServer(login) === baseUrl) {
-      source = { kind: 'gocli', identity: `token:${fingerprint(login.token)}`, token: login.token, label: "API token from the Go CLI's ~/.ankra.yaml" };
+      source = { kind: 'gocli', identity: `token:${fingerprint(login.token)}`, token: login.token, label: "login of Ankra's Go CLI (~/.ankra.yaml)", gocli: login };
+    } else if (envToken) {
+      source = { kind: 'env', identity: `token:${fingerprint(envToken)}`, token: envToken, label: 'API token from ANKRA_API_TOKEN' };
     }
   }
   const envTokenIgnored = envToken !== undefined && source !== undefined && source.kind !== 'env';

@@ -1,23 +1,22 @@
 /**
- * `ankra doctor`: why kubectl does (not) work. Walks the chain from the Ankra server to the
- * Kubernetes API behind Ankra's proxy and stops at the first broken link with its fix.
- * Every check reports ok / fail / skip with one line; `-o json` gives the same as data;
- * exit 0 only when every check passes, else the exit code of the first failure.
+ * `ankra doctor [CLUSTER]`: walks every link from Ankra to kubectl and stops at the first
+ * broken one, saying what is wrong and the command that fixes it. Started from a kubectl
+ * context (the current one, or --context), it uses exactly what that context's exec entry
+ * pins: server, organisation, CA. Only the API's token lane is used: a minted token is the
+ * proof of access. Exit 0 when every check passes, else the exit code of the failure.
  */
 import { realpathSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { rootCertificates } from 'node:tls';
-import { accessUnavailable, callerGrants, type AnkraApi } from '../api/ankra';
-import type { Capabilities, Grant } from '../api/types';
-import type { ClusterRef, Context } from '../context';
-import { AnkraError, Exit, NotFoundError, exitCodeOf, messageOf, oneLine, type ExitCode } from '../errors';
-import type { AnkraContext } from '../kube/kubeconfig';
-import { findOnPath } from './kubeconfig/exec-command';
-
-export interface Options {
-  cluster?: string;
-  kubeconfig?: string;
-}
+import { defineCommand, flag } from '../cli/spec';
+import type { ClusterTarget, MintedToken } from '../api/ankra';
+import type { Cluster, Grant } from '../api/types';
+import { Deps } from '../deps';
+import { AccessUnavailableError, AnkraError, Exit, NoGrantError, NotFoundError, exitCodeOf, messageOf, shellWord, type ExitCode } from '../errors';
+import type { AnkraContext, KubeconfigLocation } from '../kube/kubeconfig';
+import { orgLabel } from '../lookup/organisations';
+import { clusterArg, clusterFlag, kubeconfigFlag } from './shared/flags';
+import { otherOrgsWithAccess } from './shared/other-orgs';
+import { cacheMinted } from './shared/token';
 
 export type CheckStatus = 'ok' | 'fail' | 'skip';
 
@@ -33,201 +32,240 @@ export interface CheckResult {
 export interface DoctorReport {
   ok: boolean;
   server: string;
+  organisation: string | null;
   cluster: string | null;
+  context: string | null;
   checks: CheckResult[];
 }
 
+export const CHECKS = ['server', 'login', 'organisation', 'cluster', 'cluster-access', 'grant', 'token', 'kubeconfig', 'kubernetes', 'namespace', 'permissions'] as const;
+type CheckName = (typeof CHECKS)[number];
+
 /** A failed check: the message is the finding, the hint the fix. */
 class Broken extends AnkraError {}
-
 const broken = (detail: string, fix: string, code: ExitCode = Exit.FAILURE) => new Broken(detail, code, { hint: fix });
 
-/** What the checks learn and pass on. */
-interface State {
-  api?: AnkraApi;
-  cluster?: ClusterRef;
-  clusterKind?: string;
-  caps?: Capabilities;
-  grants?: Grant[];
-  kubeContext?: AnkraContext;
+/** Runs checks in order, recording each; the first failure stops the rest. */
+class Report {
+  readonly results: CheckResult[] = [];
+  exit: ExitCode = Exit.OK;
+
+  constructor(private readonly deps: Deps) {}
+
+  async check<T>(name: CheckName, fn: () => Promise<[detail: string, value: T]>): Promise<T> {
+    try {
+      const [detail, value] = await fn();
+      this.add({ check: name, status: 'ok', detail });
+      return value;
+    } catch (err) {
+      this.exit = exitCodeOf(err) || Exit.FAILURE;
+      const detail = err instanceof AnkraError ? err.message : messageOf(err);
+      const fix = err instanceof AnkraError ? err.hint : undefined;
+      this.add({ check: name, status: 'fail', detail, ...(fix ? { fix } : {}) });
+      if (this.deps.out.debugEnabled && err instanceof Error) this.deps.debug(err.stack ?? String(err));
+      throw new Stop();
+    }
+  }
+
+  skipRest(): void {
+    for (const name of CHECKS.slice(this.results.length)) this.add({ check: name, status: 'skip', detail: 'not checked (an earlier check failed)' });
+  }
+
+  private add(r: CheckResult): void {
+    this.results.push(r);
+    if (this.deps.out.machine) return;
+    this.deps.out.check(r.status, `${r.check.padEnd(15)} ${r.detail}`);
+    if (r.fix) this.deps.out.print(`  fix: ${r.fix}`);
+  }
 }
 
-interface Check {
-  name: string;
-  run(ctx: Context, opts: Options, s: State): Promise<string>;
-}
+class Stop extends Error {}
 
-const CHECKS: Check[] = [
-  {
-    name: 'server',
-    async run(ctx) {
-      const d = await ctx.baseApi().oidcDiscovery().catch((err: unknown) => {
-        // Reachable and TLS fine, but no discovery document: still a server answering.
-        if (err instanceof AnkraError && /answered|malformed/.test(err.message)) return undefined;
-        throw err;
+export default defineCommand({
+  path: ['doctor'],
+  summary: 'check every link from Ankra to kubectl and say how to fix the first broken one',
+  args: { cluster: clusterArg },
+  flags: {
+    cluster: clusterFlag,
+    context: flag.string('context', 'check this kubectl context (default: the current one, when it is an Ankra context)'),
+    kubeconfig: kubeconfigFlag,
+  },
+  examples: ['ankra doctor', 'ankra doctor staging', 'ankra doctor --context ankra-globex-staging', 'ankra doctor -o json | jq ".checks[] | select(.status == \\"fail\\")"'],
+  async run(opts, deps) {
+    const kube = await import('../kube/kubeconfig');
+    const loc = kube.resolveKubeconfig({ explicit: opts.kubeconfig, env: deps.env, home: deps.paths.home });
+    const start = await startingPoint(deps, loc, opts.cluster, opts.context);
+    const d = start.deps;
+    const report = new Report(d);
+    let cluster: Cluster | undefined;
+    try {
+      await report.check('server', async () => {
+        const status = await (await d.anonymousApi()).probe();
+        const via = d.target.baseUrl.startsWith('https:') ? 'verified TLS' : 'plain http (loopback)';
+        return [`${d.target.baseUrl} answers over ${via}${status >= 500 ? ` (with ${status})` : ''}`, undefined];
       });
-      return `${ctx.target.baseUrl} answers over ${ctx.target.baseUrl.startsWith('https:') ? 'verified TLS' : 'plain http (loopback)'}${d ? '' : ' (no OIDC discovery)'}`;
-    },
-  },
-  {
-    name: 'login',
-    async run(ctx) {
-      const creds = ctx.credentials();
-      if (!creds) throw broken(`not logged in to ${ctx.target.baseUrl}`, 'run `ankra login` (in CI, set ANKRA_API_TOKEN)', Exit.AUTH);
-      await creds.bearer(); // refreshes an expiring session, or says it expired
-      const orgs = await ctx.organisations();
-      const email = creds.email();
-      const who = email ? `${email} (${creds.source.label})` : creds.source.label;
-      return `${who}; member of ${orgs.length} organisation${orgs.length === 1 ? '' : 's'}`;
-    },
-  },
-  {
-    name: 'organisation',
-    async run(ctx, _o, s) {
-      const chosen = await ctx.orgId();
-      s.api = await ctx.api();
-      const id = await ctx.effectiveOrgId();
-      const org = (await ctx.organisations()).find((o) => o.organisation_id === id);
-      if (chosen && !org) throw broken(`you are not a member of organisation ${chosen}`, 'run `ankra org list` and pass --org', Exit.PERMISSION);
-      return org ? `${org.name} (${org.organisation_id})${chosen ? '' : ", the server's default"}` : "the server's default";
-    },
-  },
-  {
-    name: 'cluster',
-    async run(ctx, opts, s) {
-      const api = s.api as AnkraApi;
-      const given = opts.cluster ?? (await clusterFromKubeconfig(ctx, opts));
-      const ref = await ctx.cluster(given).catch((err: unknown) => {
-        if (err instanceof AnkraError && err.exitCode === Exit.USAGE) {
-          throw broken('no cluster to check', 'pass --cluster NAME, or run `ankra cluster select NAME`', Exit.USAGE);
+      await report.check('login', async () => {
+        const creds = d.credentials();
+        if (!creds) throw broken(`not logged in to ${d.target.baseUrl}`, 'run `ankra login` (in CI, set ANKRA_API_TOKEN)', Exit.AUTH);
+        await creds.bearer();
+        const orgs = await d.organisations.list();
+        return [`${creds.source.label}; member of ${orgs.length} organisation${orgs.length === 1 ? '' : 's'}`, undefined];
+      });
+      const org = await report.check('organisation', async () => {
+        const chosen = await d.organisations.chosenId();
+        const found = await d.organisations.effective();
+        if (chosen && !(await d.organisations.list()).some((o) => o.organisation_id === chosen)) {
+          throw broken(`you are not a member of organisation ${d.target.org ?? chosen}`, 'run `ankra org list` and pass --org', Exit.PERMISSION);
         }
-        throw err;
+        if (!found) throw broken('you belong to no organisation', 'ask an admin to invite you to their organisation', Exit.AUTH);
+        return [`${orgLabel(found)}${found.name && found.slug && found.name !== found.slug ? ` (${found.name})` : ''}${chosen ? '' : ', your current one'}${start.from ? ` (pinned by ${start.from})` : ''}`, found];
       });
-      const all = await api.allClusters();
-      const found = all.find((c) => c.id === ref.id);
-      if (!found) throw new NotFoundError(`cluster ${ref.name} not found`, { hint: 'run `ankra cluster list` (and check --org)' });
-      s.cluster = { id: found.id, name: found.name };
-      s.clusterKind = found.kind;
-      return `${found.name} (${found.id}), ${found.state ?? 'state unknown'}${found.kind ? `, ${found.kind}` : ''}`;
-    },
-  },
-  {
-    name: 'cluster-access',
-    async run(_ctx, _o, s) {
-      const c = s.cluster as ClusterRef;
-      s.caps = await (s.api as AnkraApi).capabilities(c.id, { cluster: c.name });
-      if (!s.caps.enabled) throw accessUnavailable({ name: c.name, kind: s.clusterKind });
-      return `enabled${s.caps.can_manage ? '; you can manage grants' : ''}`;
-    },
-  },
-  {
-    name: 'grant',
-    async run(ctx, _o, s) {
-      const c = s.cluster as ClusterRef;
-      if (!s.caps?.has_access) {
-        const who = ctx.credentials()?.email() ?? '<your-email>';
-        throw broken(`you have no access grant on ${c.name}`, `ask an organisation admin to run \`ankra cluster access grant ${who} --cluster ${c.name}\``, Exit.AUTH);
-      }
-      s.grants = await callerGrants(s.api as AnkraApi, c.id, { email: ctx.credentials()?.email(), canManage: s.caps.can_manage });
-      if (!s.grants) return 'you have a grant (its details are not visible to this login)';
-      const applied = s.grants.filter((g) => g.reconcile_status === 'applied');
-      if (applied.length > 0) return applied.map(describe).join('; ');
-      const g = s.grants[0];
-      if (!g) return 'you have a grant';
-      switch (g.reconcile_status) {
-        case 'pending':
-          throw broken(`your grant (${describe(g)}) is still pending: Ankra has not applied it to the cluster yet`, `wait a moment, then run \`ankra doctor --cluster ${c.name}\` again`);
-        case 'failed':
-          throw broken(`your grant (${describe(g)}) failed to apply: ${g.reconcile_error ?? 'no reason given'}`, 'ask an organisation admin to fix the cause, revoke and grant it again');
-        case 'cluster_offline':
-          throw broken(`${c.name} is offline: your grant (${describe(g)}) applies when it reconnects`, 'check the cluster\'s Ankra agent, then try again');
-        default:
-          return describe(g);
-      }
-    },
-  },
-  {
-    name: 'token',
-    async run(_ctx, _o, s) {
-      const c = s.cluster as ClusterRef;
-      const t = await (s.api as AnkraApi).mintToken(c.id, { cluster: c.name });
-      const mins = Math.round((Date.parse(t.expiresAtLocal) - Date.now()) / 60_000);
-      return `Ankra mints a Kubernetes token (valid ${mins} min)`;
-    },
-  },
-  {
-    name: 'kubeconfig',
-    async run(ctx, opts, s) {
-      const c = s.cluster as ClusterRef;
-      const fix = `run \`ankra cluster kubeconfig add ${c.name}\``;
-      const kube = await import('../kube/kubeconfig');
-      const loc = kube.resolveKubeconfig({ explicit: opts.kubeconfig, env: ctx.env, home: ctx.paths.home });
-      const mine = (await kube.listAnkraContexts(loc)).filter((k) => k.clusterId === c.id);
-      const kc = mine.find((k) => k.current) ?? mine[0];
-      if (!kc) throw broken(`no kubectl context for ${c.name} in ${loc.files.join(', ')}`, fix);
-      s.kubeContext = kc;
-      const runs = resolveCommand(kc.command, ctx.env);
-      const me = realpath(process.argv[1] ?? '');
-      if (!runs) throw broken(`context ${kc.context} runs \`${kc.command}\`, which is not installed or not on PATH`, `${fix} (it writes a command that resolves here)`);
-      if (me && runs !== me) throw broken(`context ${kc.context} runs ${runs}, not this ankra (${me})`, `${fix} to point it at this ankra`);
-      if (kc.baseUrl && kc.baseUrl !== ctx.target.baseUrl) throw broken(`context ${kc.context} talks to ${kc.baseUrl}, not ${ctx.target.baseUrl}`, fix);
-      return `context ${kc.context}${kc.current ? ' (current)' : ''} in ${kc.file} runs this ankra`;
-    },
-  },
-  {
-    name: 'kubernetes',
-    async run(ctx, opts, s) {
-      const kc = s.kubeContext as AnkraContext;
-      const k8s = await kubeClients(ctx, opts, kc.context);
-      const review = await k8s.whoami();
-      return `the cluster's API answers through Ankra's proxy; you are ${review}`;
-    },
-  },
-  {
-    name: 'namespace',
-    async run(_ctx, _o, s) {
-      const kc = s.kubeContext as AnkraContext;
+      cluster = await report.check('cluster', async () => {
+        let ref;
+        try {
+          ref = await d.clusters.resolve(start.cluster);
+        } catch (err) {
+          if (err instanceof AnkraError && err.exitCode === Exit.USAGE) throw broken('no cluster to check', 'name one (`ankra doctor staging`), or run `ankra cluster select NAME`', Exit.USAGE);
+          throw err;
+        }
+        const c = await ref.record();
+        if (c.state === 'offline') {
+          throw broken(`${c.name} is offline: its Ankra agent is disconnected; kubectl will fail until it reconnects`, "check the cluster's Ankra agent (it must be able to reach Ankra), then run `ankra doctor` again", Exit.TIMEOUT);
+        }
+        return [`${c.name} (${c.id})${c.state ? `, ${c.state}` : ''}${c.kind ? `, ${c.kind}` : ''}`, c];
+      });
+      const target: ClusterTarget = { id: cluster.id, label: cluster.name };
+      const api = await d.api();
+      const mint = await api.mintToken(target).then(
+        (m): { minted: MintedToken } => ({ minted: m }),
+        (error: unknown) => ({ error }),
+      );
+      await report.check('cluster-access', async () => {
+        if ('error' in mint && mint.error instanceof AccessUnavailableError) throw mint.error;
+        return ['enabled', undefined];
+      });
+      const grants = await report.check('grant', async () => grantCheck(d, cluster as Cluster, org.role === 'admin', mint));
+      const minted = await report.check('token', async () => {
+        if ('error' in mint) throw mint.error;
+        cacheMinted(d, { orgId: org.organisation_id, clusterId: target.id }, mint.minted);
+        const mins = Math.round((mint.minted.expiresAtMs - d.now()) / 60_000);
+        return [`Ankra mints a Kubernetes token (valid ${mins} min) for ${mint.minted.server}`, mint.minted];
+      });
+      const kc = await report.check('kubeconfig', async () => {
+        const fix = `run \`ankra${start.from ? '' : d.flags.org ? ` --org ${shellWord(d.flags.org)}` : ''} cluster kubeconfig add ${shellWord(target.label)}\``;
+        const mine = (await kube.listAnkraContexts(loc)).filter((k) => k.clusterId === target.id && (!k.orgId || k.orgId === org.organisation_id));
+        const c = (start.context ? mine.find((k) => k.context === start.context) : undefined) ?? mine.find((k) => k.current) ?? mine[0];
+        if (!c) throw broken(`no kubectl context for ${target.label} in ${loc.files.join(', ')}`, fix);
+        const runs = resolveCommand(c.command, d.env);
+        const me = realpath(process.argv[1] ?? '');
+        if (!runs) throw broken(`context ${c.context} runs \`${c.command}\`, which is not installed or not on PATH`, `${fix} (it writes a command that resolves here)`);
+        if (me && runs !== me) throw broken(`context ${c.context} runs ${runs}, not this ankra (${me})`, `${fix} to point it at this ankra`);
+        if (c.baseUrl && c.baseUrl !== d.target.baseUrl) throw broken(`context ${c.context} talks to ${c.baseUrl}, not ${d.target.baseUrl}`, fix);
+        if (c.server && c.server !== minted.server) throw broken(`context ${c.context} points kubectl at ${c.server}, but Ankra serves this cluster at ${minted.server}`, fix);
+        return [`context ${c.context}${c.current ? ' (current)' : ''} in ${c.file} runs this ankra`, c];
+      });
+      const { kubeClient, KubeClientError } = await import('../kube/client');
+      const k8s = kubeClient(loc, kc.context);
+      const asKube = (err: unknown): never => {
+        if (!(err instanceof KubeClientError)) throw err;
+        const f = err.failure;
+        if (f.tls) {
+          throw broken(
+            `kubectl would not trust the certificate of ${k8s.server ?? 'the cluster'} (${f.message})`,
+            'add the context with the CA: `ankra --ca-file CA.pem cluster kubeconfig add CLUSTER` (NODE_EXTRA_CA_CERTS is not read by kubectl)',
+          );
+        }
+        throw broken(`the Kubernetes API behind Ankra's proxy answered${f.status ? ` ${f.status}` : ''}: ${f.message}`, 'run `kubectl get --raw /version` to see what kubectl sees; `ankra doctor --debug` shows more');
+      };
+      await report.check('kubernetes', async () => [`the cluster's API answers through Ankra's proxy; you are ${await k8s.whoami().catch(asKube)}`, undefined]);
       const ns = kc.namespace ?? 'default';
-      if (!s.grants) return `${ns} (your grant's scope is not visible to this login)`;
-      const grants = s.grants.filter((g) => g.reconcile_status === 'applied');
-      if (grants.length === 0 || grants.some((g) => g.scope === 'cluster')) return `${ns} (your grant covers the whole cluster)`;
-      const allowed = grants.map((g) => g.namespace).filter((n): n is string => Boolean(n));
-      if (!allowed.includes(ns)) {
-        throw broken(
-          `context ${kc.context} uses namespace ${ns}, but your grant is for ${allowed.join(', ')}`,
-          `run \`kubectl config set-context ${kc.context} --namespace ${allowed[0]}\``,
-        );
-      }
-      return `${ns} matches your grant`;
-    },
+      await report.check('namespace', async () => {
+        if (!grants) return [`${ns} (your grant's scope is visible to organisation admins only)`, undefined];
+        const applied = grants.filter((g) => g.reconcile_status === 'applied');
+        if (applied.length === 0 || applied.some((g) => g.scope === 'cluster')) return [`${ns} (your grant covers the whole cluster)`, undefined];
+        const allowed = applied.map((g) => g.namespace).filter((n): n is string => Boolean(n));
+        if (!allowed.includes(ns)) {
+          throw broken(`context ${kc.context} uses namespace ${ns}, but your grant is for ${allowed.join(', ')}`, `run \`kubectl config set-context ${shellWord(kc.context)} --namespace ${allowed[0]}\``);
+        }
+        return [`${ns} matches your grant`, undefined];
+      });
+      await report.check('permissions', async () => {
+        if (!(await k8s.canI('list', 'pods', ns).catch(asKube))) {
+          throw broken(`the cluster says you may not list pods in ${ns}`, `check your grant with an organisation admin (\`ankra cluster access list ${shellWord(target.label)}\`)`);
+        }
+        return [`you may list pods in ${ns} (SelfSubjectAccessReview)`, undefined];
+      });
+    } catch (err) {
+      if (!(err instanceof Stop)) throw err;
+      report.skipRest();
+    } finally {
+      if (start.deps !== deps) await start.deps.close();
+    }
+    const ctx = report.results.find((r) => r.check === 'kubeconfig' && r.status === 'ok') ? /context (\S+)/.exec(report.results.find((r) => r.check === 'kubeconfig')?.detail ?? '')?.[1] ?? null : null;
+    const doc: DoctorReport = {
+      ok: report.exit === Exit.OK,
+      server: d.target.baseUrl,
+      organisation: null,
+      cluster: cluster?.name ?? null,
+      context: ctx,
+      checks: report.results,
+    };
+    if (d.out.machine) await d.out.data(doc, undefined);
+    else if (doc.ok) d.out.print(`\nkubectl should work: kubectl${ctx ? ` --context ${shellWord(ctx)}` : ''} get pods`);
+    return report.exit;
   },
-  {
-    name: 'permissions',
-    async run(ctx, opts, s) {
-      const kc = s.kubeContext as AnkraContext;
-      const ns = kc.namespace ?? 'default';
-      const k8s = await kubeClients(ctx, opts, kc.context);
-      const allowed = await k8s.canI('list', 'pods', ns);
-      if (!allowed) throw broken(`the cluster says you may not list pods in ${ns}`, `check your grant with \`ankra cluster access list --cluster ${(s.cluster as ClusterRef).name}\``);
-      return `you may list pods in ${ns} (SelfSubjectAccessReview)`;
-    },
-  },
-];
+});
+
+/** What doctor starts from: a cluster given, else a kubectl context (with what it pins), else the selected one. */
+async function startingPoint(deps: Deps, loc: KubeconfigLocation, given: string | undefined, context: string | undefined): Promise<{ deps: Deps; cluster: string | undefined; context?: string; from?: string }> {
+  if (given && !context) return { deps, cluster: given };
+  if (!context && deps.env.ANKRA_CLUSTER) return { deps, cluster: undefined };
+  let contexts: AnkraContext[] = [];
+  try {
+    const kube = await import('../kube/kubeconfig');
+    contexts = await kube.listAnkraContexts(loc);
+  } catch (err) {
+    if (context) throw err;
+  }
+  const c = context ? contexts.find((k) => k.context === context) : contexts.find((k) => k.current);
+  if (context && !c) throw new NotFoundError(`no Ankra context ${JSON.stringify(context)} in ${loc.files.join(', ')}`, { hint: 'run `ankra cluster kubeconfig list`' });
+  if (!c) return { deps, cluster: undefined };
+  // Exactly what kubectl's plugin call will use: the entry's server, organisation and CA.
+  const pinned = new Deps({ ...deps.flags, baseUrl: c.baseUrl ?? deps.flags.baseUrl, org: c.orgId ?? deps.flags.org, caFile: c.caFile ?? deps.flags.caFile }, deps.env, { output: deps.out, signal: deps.signal, now: deps.now });
+  return { deps: pinned, cluster: c.clusterId, context: c.context, from: `kubectl context ${c.context}` };
+}
+
+/** The grant check, from the mint's answer; an admin also sees the grant's state. */
+async function grantCheck(deps: Deps, cluster: Cluster, admin: boolean, mint: { minted: MintedToken } | { error: unknown }): Promise<[string, Grant[] | undefined]> {
+  if ('error' in mint && mint.error instanceof NoGrantError) {
+    const me = (await deps.organisations.me().catch(() => undefined))?.email ?? deps.credentials()?.email();
+    const elsewhere = await otherOrgsWithAccess(deps, cluster.name);
+    const also = elsewhere.length ? `; you do have access to ${cluster.name} in ${elsewhere.join(', ')} (\`ankra --org ${shellWord(elsewhere[0] as string)} doctor ${shellWord(cluster.name)}\`)` : '';
+    throw broken(`you have no access grant on ${cluster.name}${also}`, `ask an organisation admin to run \`ankra cluster access grant ${me ? shellWord(me) : 'YOUR-EMAIL'} --cluster ${shellWord(cluster.name)}\``, Exit.AUTH);
+  }
+  if (!admin) return ['you have a grant (Ankra mints tokens for you); its state is visible to organisation admins only', undefined];
+  const email = (await deps.organisations.me().catch(() => undefined))?.email ?? deps.credentials()?.email();
+  if (!email) return ['you have a grant', undefined];
+  const { grantsOn } = await import('./shared/grants');
+  const mine = (await grantsOn(deps, { id: cluster.id, label: cluster.name })).filter((g) => g.user_email?.toLowerCase() === email.toLowerCase());
+  const applied = mine.filter((g) => g.reconcile_status === 'applied');
+  if (applied.length > 0) return [applied.map(describe).join('; '), mine];
+  const g = mine[0];
+  if (!g) return ['you have a grant', mine];
+  switch (g.reconcile_status) {
+    case 'pending':
+      throw broken(`your grant (${describe(g)}) is still pending: Ankra has not applied it to the cluster yet`, `wait a moment (\`ankra cluster access wait ${g.id} --cluster ${shellWord(cluster.name)}\`), then run \`ankra doctor\` again`);
+    case 'failed':
+      throw broken(`your grant (${describe(g)}) failed to apply: ${g.reconcile_error ?? 'no reason given'}`, 'fix the cause, then replace it with `ankra cluster access grant … --replace`');
+    case 'cluster_offline':
+      throw broken(`${cluster.name} is offline: its Ankra agent is disconnected; your grant (${describe(g)}) applies when it reconnects`, "check the cluster's Ankra agent, then try again", Exit.TIMEOUT);
+    default:
+      return [describe(g), mine];
+  }
+}
 
 function describe(g: Grant): string {
   return g.scope === 'namespace' ? `${g.role} in namespace ${g.namespace} (${g.reconcile_status})` : `${g.role} on the whole cluster (${g.reconcile_status})`;
-}
-
-/** The cluster of the current kubectl context, when it is an Ankra one. */
-async function clusterFromKubeconfig(ctx: Context, opts: Options): Promise<string | undefined> {
-  if (ctx.env.ANKRA_CLUSTER) return undefined;
-  try {
-    const kube = await import('../kube/kubeconfig');
-    const loc = kube.resolveKubeconfig({ explicit: opts.kubeconfig, env: ctx.env, home: ctx.paths.home });
-    return (await kube.listAnkraContexts(loc)).find((k) => k.current)?.clusterId;
-  } catch {
-    return undefined;
-  }
 }
 
 function realpath(p: string): string | undefined {
@@ -240,92 +278,8 @@ function realpath(p: string): string | undefined {
 
 function resolveCommand(command: string, env: NodeJS.ProcessEnv): string | undefined {
   if (isAbsolute(command)) return realpath(command);
-  const found = findOnPath(command, env);
+  const found = findOnPathSync(command, env);
   return found ? realpath(found) : undefined;
 }
 
-/** @kubernetes/client-node on the kubectl context: it runs the exec plugin like kubectl does. */
-async function kubeClients(ctx: Context, opts: Options, context: string) {
-  const k8s = await import('@kubernetes/client-node');
-  const kc = new k8s.KubeConfig();
-  if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
-  else if (ctx.env.KUBECONFIG) kc.loadFromDefault({}, false);
-  else kc.loadFromFile(`${ctx.paths.home}/.kube/config`);
-  kc.setCurrentContext(context);
-  // Trust what kubectl trusts: the entry's CA, else the system's roots only. Node would also
-  // trust NODE_EXTRA_CA_CERTS, which kubectl ignores, and then report a working chain that
-  // kubectl cannot use.
-  const current = kc.getCurrentCluster();
-  if (current && !current.caData && !current.caFile && !current.skipTLSVerify) {
-    const caData = Buffer.from(rootCertificates.join('\n')).toString('base64');
-    kc.clusters = kc.clusters.map((c) => (c.name === current.name ? { ...c, caData } : c));
-  }
-  const failure = (err: unknown): never => {
-    const e = err as { code?: number; body?: string; message?: string; cause?: { code?: string } };
-    let message = e.message ?? String(err);
-    if (/certificate|self[- ]signed|unable to verify/i.test(`${message} ${e.cause?.code ?? ''}`)) {
-      throw broken(
-        `kubectl would not trust the certificate of ${kc.getCurrentCluster()?.server ?? 'the cluster'} (${message.split('\n')[0]})`,
-        'add the context with the CA: `ankra --ca-file CA.pem cluster kubeconfig add CLUSTER` (NODE_EXTRA_CA_CERTS is not read by kubectl)',
-      );
-    }
-    try {
-      message = (JSON.parse(e.body ?? '') as { message?: string }).message ?? message;
-    } catch {
-      // not a Status body
-    }
-    throw broken(`the Kubernetes API behind Ankra's proxy answered${e.code ? ` ${e.code}` : ''}: ${message.split('\n')[0]}`, 'run `kubectl get --raw /version` to see what kubectl sees; `ankra doctor --debug` shows more');
-  };
-  return {
-    async whoami(): Promise<string> {
-      const api = kc.makeApiClient(k8s.AuthenticationV1Api);
-      const r = await api.createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } }).catch(failure);
-      return r.status?.userInfo?.username ?? 'unknown';
-    },
-    async canI(verb: string, resource: string, namespace: string): Promise<boolean> {
-      const api = kc.makeApiClient(k8s.AuthorizationV1Api);
-      const r = await api
-        .createSelfSubjectAccessReview({ body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb, resource, namespace } } } })
-        .catch(failure);
-      return r.status?.allowed === true;
-    },
-  };
-}
-
-export async function run(ctx: Context, opts: Options): Promise<number> {
-  const s: State = {};
-  const results: CheckResult[] = [];
-  let exit: number = Exit.OK;
-  const table = ctx.out.format === 'table';
-  for (const check of CHECKS) {
-    if (exit !== Exit.OK) {
-      results.push({ check: check.name, status: 'skip', detail: 'not checked (an earlier check failed)' });
-      continue;
-    }
-    try {
-      const detail = await check.run(ctx, opts, s);
-      results.push({ check: check.name, status: 'ok', detail });
-    } catch (err) {
-      exit = exitCodeOf(err) || Exit.FAILURE;
-      const hint = err instanceof AnkraError ? err.hint : undefined;
-      const detail = err instanceof AnkraError ? err.message : messageOf(err);
-      results.push({ check: check.name, status: 'fail', detail, ...(hint ? { fix: hint } : {}) });
-      if (ctx.out.debugEnabled && err instanceof Error) ctx.debug(err.stack ?? String(err));
-    }
-    const last = results[results.length - 1];
-    if (table && last) printCheck(ctx, last);
-  }
-  const report: DoctorReport = { ok: exit === Exit.OK, server: ctx.target.baseUrl, cluster: s.cluster?.name ?? null, checks: results };
-  if (!table) await ctx.out.data(report, undefined);
-  else if (report.ok) ctx.out.print(`\nkubectl should work${s.kubeContext ? `: kubectl --context ${s.kubeContext.context} get pods` : ''}`);
-  return exit;
-}
-
-function printCheck(ctx: Context, r: CheckResult): void {
-  const out = ctx.out;
-  const mark = r.status === 'ok' ? out.paint('✓', 'green') : r.status === 'fail' ? out.paint('✗', 'red') : out.paint('-', 'dim');
-  const detail = oneLine(r.detail);
-  const line = `${mark} ${r.check.padEnd(15)} ${r.status === 'skip' ? out.paint(detail, 'dim') : detail}`;
-  out.print(r.fix ? `${line}\n  ${out.paint('fix:', 'yellow')} ${oneLine(r.fix)}` : line);
-}
-
+import { findOnPath as findOnPathSync } from '../kube/exec-command';

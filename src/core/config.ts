@@ -28,6 +28,12 @@ export interface SessionMeta {
   issuer?: string;
   client_id?: string;
   created_at: string;
+  /** Ankra's CLI login: the API token's id (to revoke it), name and expiry. */
+  token_id?: string;
+  token_name?: string;
+  expires_at?: string;
+  /** Set when the session expired or Ankra rejected it: later commands say so instead of "not logged in". */
+  ended?: { at: string; reason: string };
 }
 
 export interface ServerConfig {
@@ -42,6 +48,10 @@ export interface ConfigFile {
   version: 1;
   current_base_url?: string;
   servers: Record<string, ServerConfig>;
+  /** Ankra's CLI login identifies this machine with a stable id (as the Go CLI does). */
+  machine_id?: string;
+  /** The file store has been announced once (see auth/store.ts). */
+  file_store_noticed?: boolean;
 }
 
 export function configPath(configDir: string): string {

@@ -9,6 +9,8 @@ export interface Paths {
   home: string;
   /** Settings and, without a keychain, credentials: `$XDG_CONFIG_HOME/ankra`. */
   configDir: string;
+  /** `$XDG_CACHE_HOME/ankra`: completion listings, the code cache. */
+  cacheDir: string;
   /** Minted Kubernetes tokens: `$XDG_CACHE_HOME/ankra/tokens`. */
   tokenDir: string;
   /** Ankra's Go CLI login, read as a fallback credential, never written. */
@@ -28,6 +30,7 @@ export function resolvePaths(env: NodeJS.ProcessEnv): Paths {
   return {
     home,
     configDir: join(config, 'ankra'),
+    cacheDir: join(cache, 'ankra'),
     tokenDir: join(cache, 'ankra', 'tokens'),
     goCliConfig: join(home, '.ankra.yaml'),
   };

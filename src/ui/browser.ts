@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 
 /** CI=true/1/yes (what CI systems set); CI=false or CI=0 means not CI. */
-const isCI = (env: NodeJS.ProcessEnv) => Boolean(env.CI) && !/^(false|0|no)$/i.test(env.CI ?? '');
+export const isCI = (env: NodeJS.ProcessEnv): boolean => Boolean(env.CI) && !/^(false|0|no)$/i.test(env.CI ?? '');
 
 export function canOpenBrowser(env: NodeJS.ProcessEnv): boolean {
   if (env.BROWSER === 'none' || isCI(env)) return false;

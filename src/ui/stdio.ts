@@ -38,3 +38,12 @@ export function stderrIsTTY(): boolean {
 export function stdinIsTTY(): boolean {
   return process.stdin.isTTY === true;
 }
+
+/** The terminal's width, when stdout is one. */
+export function stdoutColumns(): number | undefined {
+  return process.stdout.isTTY ? process.stdout.columns : undefined;
+}
+
+export function stderrColumns(): number | undefined {
+  return process.stderr.isTTY ? process.stderr.columns : undefined;
+}

@@ -1,13 +1,18 @@
 /**
- * The one HTTP client (undici) for everything ankra sends to Ankra: base URL, user-agent,
- * timeouts, proxies from HTTPS_PROXY/NO_PROXY, extra CAs, retries with jittered back-off
- * where they are safe, and `--debug` lines with credentials redacted. Non-2xx answers are
- * returned, not thrown: `api/ankra.ts` turns them into typed errors.
+ * The transport: the only owner of undici. Everything ankra sends over HTTP goes through
+ * here: the Ankra API client (`api/`), the OIDC client (`auth/oidc.ts`, through
+ * `makeDispatcher`) and the token check of the exec plugin. It sets the base URL, the
+ * user-agent, timeouts, proxies from HTTPS_PROXY/NO_PROXY, extra CAs, retries with jittered
+ * back-off where they are safe, and `--debug` lines with credentials redacted. Non-2xx
+ * answers are returned, not thrown: `api/ankra.ts` turns them into typed errors.
  */
-import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import { EnvHttpProxyAgent, fetch as undiciFetch, request, type Dispatcher } from 'undici';
 import { readFileSync } from 'node:fs';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
-import { AnkraError, ApiError, Exit, UsageError, oneLine } from '../errors';
+import { certificatesOf } from '../core/pem';
+import { retryAfterMs } from '../core/time';
+import { insecureHttpAllowed } from '../core/url';
+import { AnkraError, CancelledError, NetworkError, UsageError, oneLine } from '../errors';
 import { USER_AGENT } from '../version';
 
 export interface HttpOptions {
@@ -25,6 +30,10 @@ export interface HttpOptions {
    */
   deadlineMs?: number;
   debug?: (line: string) => void;
+  /** The largest answer read (default 256 MiB: a cluster may hold tens of thousands of grants). */
+  maxBodyBytes?: number;
+  /** Aborts every request in flight (Ctrl-C): they end with `CancelledError`. */
+  signal?: AbortSignal;
 }
 
 export interface HttpRequest {
@@ -53,28 +62,28 @@ export interface HttpResponse {
   receivedAt: number;
 }
 
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
-const isLoopback = (host: string) => LOOPBACK.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
-
 /** Plain http sends tokens in the clear: only to loopback, or when explicitly allowed. */
 export function checkTransport(baseUrl: string, env: NodeJS.ProcessEnv): void {
   const u = new URL(baseUrl);
-  if (u.protocol === 'http:' && !isLoopback(u.hostname) && env.ANKRA_ALLOW_INSECURE_HTTP !== '1') {
+  if (!insecureHttpAllowed(u, env)) {
     throw new UsageError(`refusing to send credentials over plain http to ${u.host}`, {
       hint: 'use an https:// base URL (or set ANKRA_ALLOW_INSECURE_HTTP=1 if you really mean it)',
     });
   }
 }
 
+/** The certificates of a --ca-file bundle (anything else in it, such as a private key, is never used). */
 export function readCaFile(path: string): string {
+  let text: string;
   try {
-    const pem = readFileSync(path, 'utf8');
-    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate in it');
-    return pem;
+    text = readFileSync(path, 'utf8');
   } catch (err) {
     const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
     throw new UsageError(`cannot use CA file ${path}: ${why}`, { hint: 'pass --ca-file with a PEM bundle' });
   }
+  const bundle = certificatesOf(text);
+  if (bundle.count === 0) throw new UsageError(`cannot use CA file ${path}: no PEM certificate in it`, { hint: 'pass --ca-file with a PEM bundle' });
+  return bundle.pem;
 }
 
 /**
@@ -131,31 +140,27 @@ function backoff(attempt: number): number {
   return Math.random() * Math.min(4000, 250 * 2 ** attempt);
 }
 
-/** Seconds (or an HTTP date) from Retry-After, in ms; undefined when absent or unreadable. */
-export function retryAfterMs(value: string | undefined, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
 
-/** The largest answer ankra reads; the API's answers are a few kilobytes. */
-const MAX_BODY_BYTES = 4 * 1024 * 1024;
+/**
+ * A bound against a runaway server, not a size any real answer comes near: a cluster with
+ * 50,000 grants answers about 27 MB.
+ */
+const MAX_BODY_BYTES = 256 * 1024 * 1024;
 
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(err?: Error): unknown }, url: URL, method: string): Promise<string> {
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(err?: Error): unknown }, url: URL, method: string, max: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES) {
+    if (size > max) {
       body.destroy();
-      throw new ApiError(`the Ankra API sent an answer larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB to ${method} ${url.pathname}`, 502, {
+      throw new AnkraError(`the server at ${url.origin} sent an answer larger than ${Math.round(max / 1024 / 1024)} MiB to ${method} ${url.pathname}`, undefined, {
         hint: 'check --base-url: it may not be an Ankra API',
       });
     }
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks, size).toString('utf8');
 }
 
 /** Stands for "the time allowed ran out" in describeNetworkError. */
@@ -166,13 +171,13 @@ class TimeoutFailure extends Error {
 /** Longest Retry-After ankra waits for by itself; longer ones are reported. */
 const MAX_RETRY_AFTER_MS = 20_000;
 
-function describeNetworkError(err: unknown, url: URL): AnkraError {
+function describeNetworkError(err: unknown, url: URL): NetworkError {
   const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
   const code = e.name === 'TimeoutError' ? 'ANKRA_TIMEOUT' : (e.code ?? e.cause?.code ?? '');
   const where = url.origin;
   const tls = /CERT|SELF_SIGNED|UNABLE_TO|SSL|TLS|ERR_TLS/.test(code);
   if (tls) {
-    return new AnkraError(`TLS verification failed for ${where} (${code})`, Exit.FAILURE, {
+    return new NetworkError(`TLS verification failed for ${where} (${code})`, true, {
       hint: 'if the server uses a private CA, pass --ca-file PATH (or ANKRA_CA_FILE)',
       cause: err,
     });
@@ -192,7 +197,7 @@ function describeNetworkError(err: unknown, url: URL): AnkraError {
     ENETUNREACH: 'network unreachable',
   };
   const why = reason[code] ?? (oneLine(e.message || String(err)) || 'network error');
-  return new AnkraError(`cannot reach Ankra at ${where}: ${why}`, Exit.FAILURE, {
+  return new NetworkError(`cannot reach ${where}: ${why}`, false, {
     hint: 'check --base-url (or ANKRA_BASE_URL), your network and proxy settings',
     cause: err,
   });
@@ -205,6 +210,8 @@ export class HttpClient {
   private readonly timeoutMs: number;
   private readonly attempts: number;
   private readonly debug: (line: string) => void;
+  private readonly maxBodyBytes: number;
+  private readonly signal: AbortSignal | undefined;
 
   constructor(opts: HttpOptions) {
     checkTransport(opts.baseUrl, opts.env);
@@ -213,6 +220,8 @@ export class HttpClient {
     this.timeoutMs = opts.timeoutMs ?? (envTimeout > 0 ? envTimeout : 30_000);
     this.attempts = opts.attempts ?? 3;
     this.debug = opts.debug ?? (() => undefined);
+    this.maxBodyBytes = opts.maxBodyBytes ?? MAX_BODY_BYTES;
+    this.signal = opts.signal;
     this.dispatcher = makeDispatcher(opts.caFile, opts.env, this.timeoutMs);
     this.deadline = opts.deadlineMs ? AbortSignal.timeout(opts.deadlineMs) : undefined;
   }
@@ -224,6 +233,8 @@ export class HttpClient {
   }
 
   async send(req: HttpRequest): Promise<HttpResponse> {
+    const cancel = this.cancelSignal(req.signal);
+    if (cancel?.aborted) throw new CancelledError();
     const url = this.url(req.path, req.query);
     const retryable = req.method === 'GET' || req.idempotent === true;
     const headers: Record<string, string> = { 'user-agent': USER_AGENT, accept: 'application/json', ...req.headers };
@@ -237,7 +248,7 @@ export class HttpClient {
       const started = Date.now();
       // A whole attempt, headers and body, must finish in time (undici's own timeouts only
       // bound the gaps between bytes, so a server dripping one byte a second would never end).
-      const signals = [AbortSignal.timeout(this.timeoutMs), ...(this.deadline ? [this.deadline] : []), ...(req.signal ? [req.signal] : [])];
+      const signals = [AbortSignal.timeout(this.timeoutMs), ...(this.deadline ? [this.deadline] : []), ...(cancel ? [cancel] : [])];
       let res: HttpResponse;
       try {
         const r = await request(url, {
@@ -247,15 +258,16 @@ export class HttpClient {
           dispatcher: this.dispatcher,
           signal: AbortSignal.any(signals),
         });
-        const text = await readCapped(r.body, url, req.method);
+        const text = await readCapped(r.body, url, req.method, this.maxBodyBytes);
         res = { status: r.statusCode, headers: flatten(r.headers), text, attempts: attempt, url: url.toString(), method: req.method, receivedAt: Date.now() };
       } catch (err) {
-        if (req.signal?.aborted || err instanceof AnkraError) throw err;
+        if (cancel?.aborted) throw new CancelledError();
+        if (err instanceof AnkraError) throw err;
         if (this.deadline?.aborted) throw describeNetworkError(new TimeoutFailure(), url);
         const failure = describeNetworkError(err, url);
         this.debug(`${req.method} ${url} failed after ${Date.now() - started} ms: ${failure.message}`);
-        if (retryable && attempt < this.attempts && !/TLS/.test(failure.message)) {
-          await this.pause(backoff(attempt), req.signal);
+        if (retryable && attempt < this.attempts && !failure.tls) {
+          await this.pause(backoff(attempt), cancel);
           continue;
         }
         throw failure;
@@ -264,15 +276,21 @@ export class HttpClient {
       const wait = this.retryDelay(res, retryable, attempt);
       if (wait === undefined) return res;
       this.debug(`retrying in ${Math.round(wait)} ms`);
-      await this.pause(wait, req.signal);
+      await this.pause(wait, cancel);
     }
+  }
+
+  /** The client's signal (Ctrl-C) and the request's own, as one. */
+  private cancelSignal(own: AbortSignal | undefined): AbortSignal | undefined {
+    if (this.signal && own) return AbortSignal.any([this.signal, own]);
+    return this.signal ?? own;
   }
 
   /** Wait before a retry, but never past the deadline. */
   private async pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
     const signals = [...(this.deadline ? [this.deadline] : []), ...(signal ? [signal] : [])];
-    await sleep(ms, signals.length ? AbortSignal.any(signals) : undefined).catch((err: unknown) => {
-      if (signal?.aborted) throw err;
+    await sleep(ms, signals.length ? AbortSignal.any(signals) : undefined).catch(() => {
+      if (signal?.aborted) throw new CancelledError();
       throw describeNetworkError(new TimeoutFailure(), new URL(this.baseUrl));
     });
   }
@@ -309,4 +327,10 @@ function flatten(h: Record<string, string | string[] | undefined>): Record<strin
 export function redactAuthorization(v: string): string {
   const scheme = v.split(' ')[0] ?? '';
   return `${scheme} [redacted]`;
+}
+
+/** A fetch for libraries that want one (openid-client), on ankra's dispatcher. */
+export function fetchVia(dispatcher: Dispatcher): typeof globalThis.fetch {
+  return ((url: string | URL, init?: RequestInit) =>
+    undiciFetch(url, { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1])) as unknown as typeof globalThis.fetch;
 }

@@ -1,14 +1,15 @@
 /**
- * Input checks shared by commands, as commander argument parsers: bad input fails before
- * any request, with one line naming the field and what is allowed (exit 2).
+ * Readers of flag and argument values shared by commands: bad input fails before any
+ * request, with one line naming the value and what is allowed (exit 2; the runner adds
+ * which flag it was).
  */
-import { InvalidArgumentError } from 'commander';
-import { looksLikeId } from '../api/types';
+import { looksLikeId } from '../../api/types';
+import { UsageError } from '../../errors';
 
 const EMAIL = /^[^\s@"<>,;]+@[^\s@"<>,;]+\.[^\s@"<>,;.]+$/;
 
 export function parseEmail(v: string): string {
-  if (v.length > 254 || !EMAIL.test(v)) throw new InvalidArgumentError('Expected an email address such as alice@example.com');
+  if (v.length > 254 || !EMAIL.test(v)) throw new UsageError('expected an email address such as alice@example.com');
   return v;
 }
 
@@ -24,7 +25,7 @@ export function namespaceProblem(v: string): string | undefined {
 
 export function parseNamespace(v: string): string {
   const problem = namespaceProblem(v);
-  if (problem) throw new InvalidArgumentError(`Not a valid namespace: ${problem} (a DNS-1123 label such as team-a)`);
+  if (problem) throw new UsageError(`not a valid namespace: ${problem} (a DNS-1123 label such as team-a)`);
   return v;
 }
 
@@ -40,7 +41,7 @@ export function parseDuration(v: string): number {
     total += n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
     matched = re.lastIndex;
   }
-  if (matched !== s.length || s.length === 0 || total <= 0) throw new InvalidArgumentError('Expected a duration such as 90s, 5m or 1h');
+  if (matched !== s.length || s.length === 0 || total <= 0) throw new UsageError('expected a duration such as 90s, 5m or 1h');
   return total;
 }
 
@@ -48,5 +49,5 @@ export function parseDuration(v: string): number {
 export function parseGrantTarget(v: string): string {
   if (looksLikeId(v)) return v;
   if (v.includes('@')) return parseEmail(v);
-  throw new InvalidArgumentError('Expected an email address or a grant id (a UUID, see `ankra cluster access list`)');
+  throw new UsageError('expected an email address or a grant id (a UUID, see `ankra cluster access list`)');
 }

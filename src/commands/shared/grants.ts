@@ -1,0 +1,76 @@
+/** How grants are described and shown, shared by the access commands. */
+import type { ClusterTarget } from '../../api/ankra';
+import type { Grant } from '../../api/types';
+import type { Deps } from '../../deps';
+import { PermissionError, shellWord } from '../../errors';
+import type { Column, Style, View } from '../../ui/output';
+
+export function statusStyle(status: string): Style | undefined {
+  switch (status) {
+    case 'applied':
+      return 'green';
+    case 'pending':
+      return 'yellow';
+    case 'failed':
+      return 'red';
+    case 'cluster_offline':
+      return 'magenta';
+    default:
+      return undefined;
+  }
+}
+
+/** "edit on namespace team-a of staging", "view on cluster staging". */
+export function describeGrant(g: Pick<Grant, 'role' | 'scope' | 'namespace'>, clusterName: string): string {
+  return g.scope === 'namespace' ? `${g.role} on namespace ${g.namespace ?? '?'} of ${clusterName}` : `${g.role} on cluster ${clusterName}`;
+}
+
+/** Who a grant is for: the email, else the user id. */
+export const grantee = (g: Grant): string => g.user_email ?? g.ankra_user_id ?? '?';
+
+/** The columns of a grant list; `cluster` adds a leading CLUSTER column (lists across clusters). */
+export function grantColumns<T extends Grant>(cluster?: (g: T) => string): Column<T>[] {
+  return [
+    ...(cluster ? [{ header: 'Cluster', value: cluster, flex: true } satisfies Column<T>] : []),
+    { header: 'User', value: (g) => grantee(g), flex: true },
+    { header: 'Namespace', value: (g) => (g.scope === 'namespace' ? (g.namespace ?? '?') : '*') },
+    { header: 'Role', value: (g) => g.role },
+    { header: 'Status', value: (g) => g.reconcile_status, style: (g) => statusStyle(g.reconcile_status) },
+    { header: 'Age', value: () => '', time: (g) => g.created_at },
+    { header: 'Error', value: (g) => g.reconcile_error ?? '', flex: true },
+    { header: 'ID', value: (g) => g.id, wide: true },
+  ];
+}
+
+export function grantView<T extends Grant>(opts: { empty?: string; cluster?: (g: T) => string } = {}): View<T> {
+  return { columns: grantColumns<T>(opts.cluster), name: (g) => g.id, ...(opts.empty ? { empty: opts.empty } : {}) };
+}
+
+/** A grant in a list across clusters: the API's object with its cluster's name added. */
+export type ClusterGrant = Grant & { cluster_name: string };
+
+export interface GrantFilter {
+  user?: string;
+  role?: string;
+  status?: string;
+}
+
+export function matches(g: Grant, f: GrantFilter): boolean {
+  return (!f.user || (g.user_email ?? '').toLowerCase() === f.user.toLowerCase()) && (!f.role || g.role === f.role) && (!f.status || g.reconcile_status === f.status);
+}
+
+/** The grants on one cluster; a member's 403 says what to run instead. */
+export async function grantsOn(deps: Deps, cluster: ClusterTarget): Promise<Grant[]> {
+  const api = await deps.api();
+  try {
+    return await api.grants(cluster);
+  } catch (err) {
+    if (err instanceof PermissionError) {
+      throw new PermissionError(`listing the grants on ${cluster.label} needs an organisation admin`, {
+        hint: `to check your own access, run \`ankra doctor ${shellWord(cluster.label)}\``,
+      });
+    }
+    throw err;
+  }
+}
+
