@@ -149,7 +149,8 @@ export interface LoginPoll {
   token_id?: string;
   token_name?: string;
   mfa_required: boolean;
-  status: LoginStatus | string;
+  /** One of LOGIN_STATUSES on today's platform; a newer one may send others. */
+  status: string;
   [extra: string]: unknown;
 }
 
