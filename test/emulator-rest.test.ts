@@ -1,8 +1,10 @@
 /**
- * The emulator's REST API against api-contract.md: every endpoint's happy path and each
- * documented error, organisation scoping, pagination, the reconcile loop, token minting
- * and invalidation, faults, the clock, the request log, and the Kubernetes gate in front
- * of the facade. In process, over real HTTPS.
+ * The emulator's REST API against api-contract.md (the token lane, and nothing else):
+ * every endpoint's happy path and each documented error, organisation scoping and detail,
+ * pagination, the reconcile loop, token minting and invalidation, the Kubernetes proxy on
+ * its own origin, OIDC tokens refused by default, faults, the world-changing hooks, the
+ * clock, the request log and `offContract`. In process, over real HTTPS. The CLI login and
+ * API tokens are in emulator-login.test.ts, a large organisation in emulator-scale.test.ts.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -14,8 +16,8 @@ import { fetch as undiciFetch } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { DETAIL, kubeServerPath } from '../src/api/types';
-import type { ClusterPage, Grant, K8sToken, Organisation } from '../src/api/types';
-import { EMAIL, IDS, startEmulator } from './helpers/emulator';
+import type { Cluster, ClusterPage, Grant, K8sToken, Organisation, OrganisationDetail } from '../src/api/types';
+import { EMAIL, IDS, offContract, startEmulator } from './helpers/emulator';
 import type { ApiResponse, InProcessEmulator } from './helpers/emulator';
 
 const { staging, prodEu, sandbox, globexStaging } = IDS.clusters;
@@ -41,8 +43,9 @@ function client(emu: InProcessEmulator) {
   const grants = async (cluster: string, as: string = EMAIL.admin): Promise<Grant[]> =>
     (await emu.api<{ result: Grant[] }>('GET', access(cluster, '/grants'), { token: token(as) })).body.result;
   const mint = (cluster: string, as: string) => emu.api<K8sToken>('POST', mintPath(cluster), { token: token(as) });
+  /** A request under the cluster's `server` (the proxy's origin). */
   const kube = (cluster: string, k8sToken: string | undefined, path = '/version') =>
-    emu.api<{ kind?: string; code?: number; reason?: string }>('GET', `${kubeServerPath(cluster)}${path}`, {
+    emu.api<{ kind?: string; code?: number; reason?: string }>('GET', `${emu.proxyBaseUrl}${kubeServerPath(cluster)}${path}`, {
       ...(k8sToken !== undefined && { token: k8sToken }),
     });
   /** Polls the grant list until the grant reaches `status`. */
@@ -78,13 +81,12 @@ describe('read-only endpoints', () => {
   });
   afterAll(() => emu.stop());
 
-  it('advertises the OIDC issuer without authentication', async () => {
-    const res = await emu.api<{ issuer: string; client_id: string; scopes: string[] }>('GET', '/api/v1/cli/oidc');
-    expect(res.status).toBe(200);
-    expect(res.body.issuer).toBe(emu.issuer);
-    expect(res.body.issuer).toBe(`${emu.baseUrl}/oidc`);
-    expect(res.body.client_id).toBe('ankra-cli');
-    expect(res.body.scopes).toContain('openid');
+  it('serves no route the platform keeps for browser sessions: they are unknown routes', async () => {
+    const admin = { token: c.token(EMAIL.admin) };
+    expectDetail(await emu.api('GET', '/api/v1/cli/oidc'), 404, 'Not Found');
+    expectDetail(await emu.api('GET', access(staging, '/capabilities'), admin), 404, 'Not Found');
+    expectDetail(await emu.api('GET', access(staging, '/members'), admin), 404, 'Not Found');
+    expectDetail(await emu.api('POST', access(staging, '/revoke-all'), admin), 404, 'Not Found');
   });
 
   it('answers 401 for a missing, unknown or malformed bearer token', async () => {
@@ -121,6 +123,24 @@ describe('read-only endpoints', () => {
     expectDetail(await emu.api('GET', '/api/v1/clusters', { token: c.token(EMAIL.carol) }), 403, DETAIL.notMember);
   });
 
+  it('finds one cluster by exact id (cluster_id), not another organisation’s', async () => {
+    const byId = (id: string, as: string = EMAIL.admin) =>
+      emu.api<ClusterPage>('GET', `/api/v1/clusters?cluster_id=${encodeURIComponent(id)}&page=1&page_size=1`, { token: c.token(as) });
+    const one = await byId(prodEu);
+    expect(one.status).toBe(200);
+    expect(one.body.result.map((x) => x.name)).toEqual(['prod-eu']);
+    expect(one.body.pagination).toEqual({ total_count: 1, total_pages: 1, page: 1, page_size: 1 });
+    for (const id of [globexStaging, prodEu.slice(0, -1), 'c0ffee00-0000-4000-8000-000000000000', '']) {
+      expect((await byId(id)).body).toEqual({ result: [], pagination: { total_count: 0, total_pages: 0, page: 1, page_size: 1 } });
+    }
+    // Bob sees Globex's cluster by id once he names Globex.
+    const globex = await emu.api<ClusterPage>('GET', `/api/v1/clusters?cluster_id=${globexStaging}`, { token: c.token(EMAIL.bob), org: IDS.orgs.globex });
+    expect(globex.body.result.map((x) => x.id)).toEqual([globexStaging]);
+    // Both filters together must both match.
+    const both = await emu.api<ClusterPage>('GET', `/api/v1/clusters?cluster_id=${staging}&cluster_name=prod-eu`, { token: c.token(EMAIL.admin) });
+    expect(both.body.result).toEqual([]);
+  });
+
   it('paginates clusters and finds one by exact name', async () => {
     const page = (q: string) => emu.api<ClusterPage>('GET', `/api/v1/clusters?${q}`, { token: c.token(EMAIL.admin) });
     const p1 = await page('page=1&page_size=2');
@@ -149,25 +169,40 @@ describe('read-only endpoints', () => {
     expect((await page('page_size=100')).status).toBe(200);
   });
 
-  it('reports capabilities, even for sandboxes', async () => {
-    const caps = async (cluster: string, as: string) =>
-      (await emu.api('GET', access(cluster, '/capabilities'), { token: c.token(as) })).body;
-    expect(await caps(staging, EMAIL.admin)).toEqual({ enabled: true, can_manage: true, has_access: false });
-    expect(await caps(staging, EMAIL.alice)).toEqual({ enabled: true, can_manage: false, has_access: false });
-    expect(await caps(sandbox, EMAIL.admin)).toEqual({ enabled: false, can_manage: true, has_access: false });
-    expectDetail(await emu.api('GET', access(globexStaging, '/capabilities'), { token: c.token(EMAIL.admin) }), 404, DETAIL.clusterNotFound);
-  });
-
-  it('lists members for admins only', async () => {
-    const res = await emu.api<{ result: unknown[] }>('GET', access(staging, '/members'), { token: c.token(EMAIL.admin) });
+  it('details an organisation with its members and invitations, to active members only', async () => {
+    const res = await emu.api<OrganisationDetail>('GET', `/api/v1/org/organisation/${IDS.orgs.acme}`, { token: c.token(EMAIL.alice) });
     expect(res.status).toBe(200);
-    expect(res.body.result).toContainEqual({ user_id: IDS.users.alice, email: EMAIL.alice, name: 'Alice Anders', role: 'member', status: 'active' });
-    expect(res.body.result).toContainEqual(expect.objectContaining({ email: EMAIL.carol, status: 'invited' }));
-    expect(res.body.result).not.toContainEqual(expect.objectContaining({ email: EMAIL.globexAdmin }));
+    expect(res.body).toMatchObject({ organisation_id: IDS.orgs.acme, name: 'Acme', slug: 'acme', created_at: '2024-11-02T08:00:00Z' });
+    const users = res.body.users;
+    expect(users.map((u) => u.email)).toEqual([EMAIL.admin, EMAIL.alice, EMAIL.bob, EMAIL.carol]);
+    expect(users[0]).toEqual({ id: IDS.users.admin, invite_id: null, email: EMAIL.admin, status: 'active', role: 'admin', user_current: false });
+    expect(users[1]).toEqual({ id: IDS.users.alice, invite_id: null, email: EMAIL.alice, status: 'active', role: 'member', user_current: true });
+    // An invitation: an invite id, no user id.
+    const carol = users[3];
+    expect(carol).toMatchObject({ id: null, email: EMAIL.carol, status: 'invited', role: 'member', user_current: false });
+    expect(carol?.invite_id).toMatch(/^[0-9a-f-]{36}$/);
+    // The same invite id on every read.
+    const again = await emu.api<OrganisationDetail>('GET', `/api/v1/org/organisation/${IDS.orgs.acme}`, { token: c.token(EMAIL.admin) });
+    expect(again.body.users[3]?.invite_id).toBe(carol?.invite_id);
 
-    const denied = await emu.api('GET', access(staging, '/members'), { token: c.token(EMAIL.alice) });
-    expect(denied.status).toBe(403);
-    expect(denied.body).toEqual({ detail: DETAIL.permissionDenied, permission: 'cluster_access:manage' });
+    // Bob is in Globex too, whatever his current organisation; the header plays no part.
+    const globex = await emu.api<OrganisationDetail>('GET', `/api/v1/org/organisation/${IDS.orgs.globex}`, { token: c.token(EMAIL.bob) });
+    expect(globex.body.users.map((u) => [u.email, u.role])).toEqual([
+      [EMAIL.globexAdmin, 'admin'],
+      [EMAIL.bob, 'member'],
+    ]);
+
+    // Not a member, only invited, an unknown or malformed id: the same 403, so ids cannot be probed.
+    for (const [as, org] of [
+      [EMAIL.alice, IDS.orgs.globex],
+      [EMAIL.carol, IDS.orgs.acme],
+      [EMAIL.alice, '00000000-0000-4000-8000-000000000000'],
+      [EMAIL.alice, 'acme'],
+      [EMAIL.alice, '%E0%A4%A'],
+    ] as const) {
+      expectDetail(await emu.api('GET', `/api/v1/org/organisation/${org}`, { token: c.token(as) }), 403, DETAIL.notMember);
+    }
+    expectDetail(await emu.api('GET', `/api/v1/org/organisation/${IDS.orgs.acme}`), 401, DETAIL.invalidToken);
   });
 
   it('answers 404 for unknown paths and 405 for wrong methods, as JSON', async () => {
@@ -187,11 +222,9 @@ describe('cluster errors on access, token and kubeconfig endpoints', () => {
   afterAll(() => emu.stop());
 
   const endpoints: [string, (cluster: string) => string][] = [
-    ['GET', (id) => access(id, '/members')],
     ['GET', (id) => access(id, '/grants')],
     ['POST', (id) => access(id, '/grants')],
     ['DELETE', (id) => access(id, '/grants/3f0e0c1e-0000-4000-8000-000000000000')],
-    ['POST', (id) => access(id, '/revoke-all')],
     ['POST', (id) => mintPath(id)],
     ['POST', (id) => `/api/v1/clusters/${id}/kubeconfig`],
   ];
@@ -212,13 +245,6 @@ describe('cluster errors on access, token and kubeconfig endpoints', () => {
     } finally {
       await emu.hook('POST', 'gateway', { enabled: true });
     }
-  });
-
-  it('capabilities still answer with the gateway off', async () => {
-    await emu.hook('POST', 'gateway', { enabled: false });
-    const res = await emu.api('GET', access(staging, '/capabilities'), { token: c.token(EMAIL.admin) });
-    await emu.hook('POST', 'gateway', { enabled: true });
-    expect(res.body).toEqual({ enabled: false, can_manage: true, has_access: false });
   });
 
   it('--gateway-disabled starts with the gateway off', async () => {
@@ -309,27 +335,25 @@ describe('grants', () => {
     expectInvalid(await post({ body: null }), ['body']);
   });
 
-  it('lets only admins manage grants', async () => {
-    const res = await c.grant(staging, { user_email: EMAIL.bob, scope: 'cluster', role: 'view' }, EMAIL.alice);
-    expect(res.status).toBe(403);
-    expect(res.body).toEqual({ detail: DETAIL.permissionDenied, permission: 'cluster_access:manage' });
-    const { body } = await c.grant(staging, { user_email: EMAIL.bob, scope: 'cluster', role: 'view' });
-    for (const [method, path] of [
-      ['DELETE', access(staging, `/grants/${body.grant.id}`)],
-      ['POST', access(staging, '/revoke-all')],
+  it('lets only organisation admins manage or list grants: members get permission_denied', async () => {
+    const { body } = await c.grant(staging, { user_email: EMAIL.alice, scope: 'cluster', role: 'view' });
+    for (const [method, path, payload] of [
+      ['POST', access(staging, '/grants'), { user_email: EMAIL.bob, scope: 'cluster', role: 'view' }],
+      ['DELETE', access(staging, `/grants/${body.grant.id}`), undefined],
+      // Even a member who holds a grant there cannot read the list.
+      ['GET', access(staging, '/grants'), undefined],
     ] as const) {
-      const denied = await emu.api(method, path, { token: c.token(EMAIL.alice) });
+      const denied = await emu.api(method, path, { token: c.token(EMAIL.alice), ...(payload && { body: payload }) });
       expect(denied.status).toBe(403);
-      expect(denied.body).toMatchObject({ detail: DETAIL.permissionDenied });
+      expect(denied.body).toEqual({ detail: DETAIL.permissionDenied, permission: 'cluster_access:manage' });
     }
+    expect((await c.grants(staging)).map((g) => g.id)).toEqual([body.grant.id]);
   });
 
-  it('shows admins every grant and members only their own', async () => {
+  it('lists every grant of a cluster, oldest first, to admins', async () => {
     await c.grant(staging, { user_email: EMAIL.alice, scope: 'cluster', role: 'view' });
     await c.grant(staging, { user_email: EMAIL.bob, scope: 'namespace', namespace: 'team-a', role: 'edit' });
     expect((await c.grants(staging)).map((g) => g.user_email)).toEqual([EMAIL.alice, EMAIL.bob]);
-    expect((await c.grants(staging, EMAIL.alice)).map((g) => g.user_email)).toEqual([EMAIL.alice]);
-    expect((await c.grants(staging, EMAIL.bob)).map((g) => g.user_email)).toEqual([EMAIL.bob]);
     expect(await c.grants(prodEu)).toEqual([]);
   });
 
@@ -388,7 +412,7 @@ describe('Kubernetes tokens', () => {
   });
   afterEach(() => emu.stop());
 
-  it('refuses a token without a grant, mints one with any grant', async () => {
+  it('refuses a token without a grant, mints one with any grant: 200, server on the proxy’s origin', async () => {
     expectDetail(await c.mint(staging, EMAIL.alice), 403, DETAIL.noAccess);
     // The admin is no exception: admins grant themselves too.
     expectDetail(await c.mint(staging, EMAIL.admin), 403, DETAIL.noAccess);
@@ -396,15 +420,17 @@ describe('Kubernetes tokens', () => {
     await c.grant(staging, { user_email: EMAIL.alice, scope: 'cluster', role: 'view' });
     const before = emu.state.clock.now();
     const res = await c.mint(staging, EMAIL.alice);
-    expect(res.status).toBe(201);
-    expect(res.body.server).toBe(`${emu.baseUrl}/api/v1/clusters/${staging}/k8s`);
+    expect(res.status).toBe(200);
+    expect(emu.proxyBaseUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    expect(emu.proxyBaseUrl).not.toBe(emu.baseUrl);
+    expect(res.body.server).toBe(`${emu.proxyBaseUrl}/api/v1/clusters/${staging}/k8s`);
     expect(res.body.token).toMatch(/^\S{20,}$/);
     expect(res.body.expires_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     const ttl = (Date.parse(res.body.expires_at) - before) / 1000;
     expect(ttl).toBeGreaterThan(898);
     expect(ttl).toBeLessThanOrEqual(901);
     // Bound to its cluster and user.
-    expect((await c.kube(staging, res.body.token)).status).not.toBe(401);
+    expect((await c.kube(staging, res.body.token)).status).toBe(200);
     expect((await c.kube(prodEu, res.body.token)).status).toBe(401);
   });
 
@@ -412,19 +438,19 @@ describe('Kubernetes tokens', () => {
     await emu.hook('POST', 'rate-limit', { k8s_token_per_minute: 2 });
     await c.grant(staging, { user_email: EMAIL.alice, scope: 'cluster', role: 'view' });
     await c.grant(staging, { user_email: EMAIL.bob, scope: 'cluster', role: 'view' });
-    expect((await c.mint(staging, EMAIL.alice)).status).toBe(201);
-    expect((await c.mint(staging, EMAIL.alice)).status).toBe(201);
+    expect((await c.mint(staging, EMAIL.alice)).status).toBe(200);
+    expect((await c.mint(staging, EMAIL.alice)).status).toBe(200);
     const limited = await c.mint(staging, EMAIL.alice);
     expectDetail(limited, 429, DETAIL.rateLimited);
     const retryAfter = Number(limited.headers['retry-after']);
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(60);
     // Another user has their own budget; the kubeconfig endpoint mints too.
-    expect((await c.mint(staging, EMAIL.bob)).status).toBe(201);
+    expect((await c.mint(staging, EMAIL.bob)).status).toBe(200);
     expect((await emu.api('POST', `/api/v1/clusters/${staging}/kubeconfig`, { token: c.token(EMAIL.alice) })).status).toBe(429);
 
     await emu.hook('POST', 'clock', { advance_s: retryAfter });
-    expect((await c.mint(staging, EMAIL.alice)).status).toBe(201);
+    expect((await c.mint(staging, EMAIL.alice)).status).toBe(200);
   });
 
   it('tokens expire on the emulator clock', async () => {
@@ -432,7 +458,7 @@ describe('Kubernetes tokens', () => {
     await c.grant(staging, { user_email: EMAIL.alice, scope: 'cluster', role: 'view' });
     const { body } = await c.mint(staging, EMAIL.alice);
     expect(Date.parse(body.expires_at) - emu.state.clock.now()).toBeLessThanOrEqual(60_000);
-    expect((await c.kube(staging, body.token)).status).not.toBe(401);
+    expect((await c.kube(staging, body.token)).status).toBe(200);
     const clock = await emu.hook<{ offset_s: number; now: string }>('POST', 'clock', { advance_s: 61 });
     expect(clock.offset_s).toBe(61);
     const expired = await c.kube(staging, body.token);
@@ -450,25 +476,18 @@ describe('Kubernetes tokens', () => {
 
     await emu.api('DELETE', access(staging, `/grants/${alice.body.grant.id}`), { token: c.token(EMAIL.admin) });
     expect((await c.kube(staging, aliceStaging)).body).toMatchObject({ kind: 'Status', code: 401 });
-    expect((await c.kube(prodEu, aliceProd)).status).not.toBe(401);
-    expect((await c.kube(staging, bobStaging)).status).not.toBe(401);
+    expect((await c.kube(prodEu, aliceProd)).status).toBe(200);
+    expect((await c.kube(staging, bobStaging)).status).toBe(200);
     expectDetail(await c.mint(staging, EMAIL.alice), 403, DETAIL.noAccess);
   });
 
-  it('revoke-all deletes every grant and invalidates every token of the cluster', async () => {
+  it('answers 201 instead of 200 when the hook says so (the Go CLI takes both)', async () => {
     await c.grant(staging, { user_email: EMAIL.alice, scope: 'cluster', role: 'view' });
-    await c.grant(staging, { user_email: EMAIL.bob, scope: 'namespace', namespace: 'team-a', role: 'edit' });
-    await c.grant(prodEu, { user_email: EMAIL.bob, scope: 'cluster', role: 'view' });
-    const tokens = [(await c.mint(staging, EMAIL.alice)).body.token, (await c.mint(staging, EMAIL.bob)).body.token];
-    const prodToken = (await c.mint(prodEu, EMAIL.bob)).body.token;
-
-    const res = await emu.api('POST', access(staging, '/revoke-all'), { token: c.token(EMAIL.admin) });
-    expect(res.body).toEqual({ revoked: 2 });
-    for (const t of tokens) expect((await c.kube(staging, t)).status).toBe(401);
-    expect((await c.kube(prodEu, prodToken)).status).not.toBe(401);
-    expect(await c.grants(staging)).toEqual([]);
-    const state = await emu.hook<{ live_k8s_tokens: { total: number } }>('GET', 'state');
-    expect(state.live_k8s_tokens.total).toBe(1);
+    expect(await emu.hook('POST', 'k8s-token', { status: 201 })).toMatchObject({ k8s_token_status: 201 });
+    expect((await c.mint(staging, EMAIL.alice)).status).toBe(201);
+    await emu.hook('POST', 'k8s-token', { status: 200 });
+    expect((await c.mint(staging, EMAIL.alice)).status).toBe(200);
+    expect((await emu.api('POST', '/_emulator/k8s-token', { body: { status: 202 } })).status).toBe(400);
   });
 
   it('writes a kubeconfig with the server, the CA and a fresh token', async () => {
@@ -483,11 +502,11 @@ describe('Kubernetes tokens', () => {
       'current-context': string;
     };
     expect(config.clusters[0]?.name).toBe('ankra-staging');
-    expect(config.clusters[0]?.cluster.server).toBe(`${emu.baseUrl}${kubeServerPath(staging)}`);
+    expect(config.clusters[0]?.cluster.server).toBe(`${emu.proxyBaseUrl}${kubeServerPath(staging)}`);
     expect(Buffer.from(config.clusters[0]?.cluster['certificate-authority-data'] ?? '', 'base64').toString()).toBe(emu.caPem);
     expect(config.contexts[0]).toEqual({ name: 'ankra-staging', context: { cluster: 'ankra-staging', user: 'ankra-staging' } });
     expect(config['current-context']).toBe('ankra-staging');
-    expect((await c.kube(staging, config.users[0]?.user.token)).status).not.toBe(401);
+    expect((await c.kube(staging, config.users[0]?.user.token)).status).toBe(200);
   });
 
   it('the Kubernetes gate answers with Status bodies: 401, 503 offline, 404 gateway off', async () => {
@@ -502,6 +521,200 @@ describe('Kubernetes tokens', () => {
 
     await emu.hook('POST', 'gateway', { enabled: false });
     expect((await c.kube(staging, body.token)).body).toMatchObject({ kind: 'Status', code: 404 });
+  });
+});
+
+describe('the Kubernetes proxy’s origin', () => {
+  let emu: InProcessEmulator;
+  let c: ReturnType<typeof client>;
+  beforeAll(async () => {
+    emu = await startEmulator();
+    c = client(emu);
+  });
+  afterAll(() => emu.stop());
+
+  it('serves Kubernetes paths on its own port only, and nothing else there', async () => {
+    await c.grant(staging, { user_email: EMAIL.alice, scope: 'cluster', role: 'view' });
+    const { body } = await c.mint(staging, EMAIL.alice);
+    const onApi = `${emu.baseUrl}${kubeServerPath(staging)}/version`;
+    // A client that derives `server` from the API's base URL gets the API's unknown route.
+    expectDetail(await emu.api('GET', onApi, { token: body.token }), 404, 'Not Found');
+    expect((await emu.api('GET', `${body.server}/version`, { token: body.token })).body).toMatchObject({ gitVersion: 'v1.31.4' });
+    // The proxy's origin has no REST API, hooks or OIDC.
+    for (const path of ['/api/v1/clusters', '/api/v1/org/organisation', '/_emulator/state', '/oidc/.well-known/openid-configuration', '/']) {
+      expectDetail(await emu.api('GET', `${emu.proxyBaseUrl}${path}`, { token: c.token(EMAIL.alice) }), 404, 'Not Found');
+    }
+  });
+
+  it('proxyOnApiOrigin (--proxy-on-api-origin) serves it on the API’s origin', async () => {
+    const same = await startEmulator({ proxyOnApiOrigin: true });
+    try {
+      const sc = client(same);
+      expect(same.proxyBaseUrl).toBe(same.baseUrl);
+      await sc.grant(staging, { user_email: EMAIL.alice, scope: 'cluster', role: 'view' });
+      const { body } = await sc.mint(staging, EMAIL.alice);
+      expect(body.server).toBe(`${same.baseUrl}${kubeServerPath(staging)}`);
+      expect((await same.api('GET', `${body.server}/version`, { token: body.token })).status).toBe(200);
+      expect((await same.api('GET', `${body.server}/version`, { token: 'nope' })).body).toMatchObject({ kind: 'Status', code: 401 });
+    } finally {
+      await same.stop();
+    }
+  });
+});
+
+describe('hooks that change the world', () => {
+  let emu: InProcessEmulator;
+  let c: ReturnType<typeof client>;
+  beforeEach(async () => {
+    emu = await startEmulator();
+    c = client(emu);
+  });
+  afterEach(() => emu.stop());
+
+  it('creates a cluster with any name, with the default namespaces, as the API lists it', async () => {
+    const hostile = 'prod $(rm -rf ~) `id`\n\u001b[31mred\u001b[0m "quoted"';
+    const cluster = await emu.hook<Cluster>('POST', 'clusters', { name: hostile, environment: 'production' });
+    expect(cluster).toMatchObject({ name: hostile, organisation_id: IDS.orgs.acme, state: 'online', kind: 'imported', environment: 'production' });
+    const listed = await emu.api<ClusterPage>('GET', `/api/v1/clusters?cluster_id=${cluster.id}`, { token: c.token(EMAIL.admin) });
+    expect(listed.body.result).toEqual([cluster]);
+    const byName = await emu.api<ClusterPage>('GET', `/api/v1/clusters?cluster_name=${encodeURIComponent(hostile)}`, { token: c.token(EMAIL.admin) });
+    expect(byName.body.result.map((x) => x.id)).toEqual([cluster.id]);
+
+    // Its Kubernetes API has the default namespaces.
+    await c.grant(cluster.id, { user_email: EMAIL.alice, scope: 'cluster', role: 'view' });
+    await emu.hook('POST', 'reconcile/now');
+    const { body } = await c.mint(cluster.id, EMAIL.alice);
+    const ns = await emu.api<{ items: { metadata: { name: string } }[] }>('GET', `${body.server}/api/v1/namespaces`, { token: body.token });
+    expect(ns.body.items.map((i) => i.metadata.name).sort()).toEqual(['default', 'kube-system', 'staging', 'team-a']);
+
+    const globex = await emu.hook<Cluster>('POST', 'clusters', { name: 'edge', organisation: 'globex', kind: 'sandbox', state: 'offline' });
+    expect(globex).toMatchObject({ organisation_id: IDS.orgs.globex, kind: 'sandbox', state: 'offline' });
+    for (const [bad, status] of [
+      [{}, 400],
+      [{ name: '' }, 400],
+      [{ name: 'x', kind: 'managed' }, 400],
+      [{ name: 'x', state: 'up' }, 400],
+      [{ name: 'x', organisation: 'nope' }, 404],
+    ] as const) {
+      expect((await emu.api('POST', '/_emulator/clusters', { body: bad })).status).toBe(status);
+    }
+  });
+
+  it('adds users and memberships, each with a fresh API token', async () => {
+    const dave = await emu.hook<{ id: string; token: string; token_id: string; role: string; status: string }>('POST', 'users', {
+      email: 'dave@acme.test',
+      name: 'Dave <b>Dee</b>',
+    });
+    expect(dave).toMatchObject({ email: 'dave@acme.test', name: 'Dave <b>Dee</b>', organisation_id: IDS.orgs.acme, role: 'member', status: 'active' });
+    const orgs = await emu.api<Organisation[]>('GET', '/api/v1/org/organisation', { token: dave.token });
+    expect(orgs.body).toEqual([{ organisation_id: IDS.orgs.acme, name: 'Acme', slug: 'acme', user_current: true, status: 'active', role: 'member' }]);
+    expect((await c.grant(staging, { user_email: 'dave@acme.test', scope: 'cluster', role: 'view' })).status).toBe(201);
+
+    // An existing user joins another organisation, as an admin.
+    const aliceInGlobex = await emu.hook<{ id: string; token: string }>('POST', 'users', { email: EMAIL.alice, organisation: 'globex', role: 'admin' });
+    expect(aliceInGlobex.id).toBe(IDS.users.alice);
+    const grants = await emu.api('GET', access(globexStaging, '/grants'), { token: aliceInGlobex.token, org: IDS.orgs.globex });
+    expect(grants.status).toBe(200);
+
+    // An invitation, then the same person accepting it.
+    const invited = await emu.hook<{ status: string; invite_id: string | null }>('POST', 'users', { email: 'erin@acme.test', status: 'invited' });
+    expect(invited).toMatchObject({ status: 'invited', invite_id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    const accepted = await emu.hook<{ status: string; invite_id: string | null }>('POST', 'users', { email: 'erin@acme.test' });
+    expect(accepted).toMatchObject({ status: 'active', invite_id: null });
+
+    for (const bad of [{}, { email: 'no-at-sign' }, { email: 'x@y.test', role: 'owner' }, { email: 'x@y.test', status: 'gone' }]) {
+      expect((await emu.api('POST', '/_emulator/users', { body: bad })).status).toBe(400);
+    }
+  });
+
+  it('removes a member from an organisation; their grants stay behind', async () => {
+    const { body } = await c.grant(staging, { user_email: EMAIL.bob, scope: 'cluster', role: 'view' });
+    expect(await emu.hook('POST', 'members/remove', { email: EMAIL.bob })).toEqual({ removed: true, email: EMAIL.bob, organisation_id: IDS.orgs.acme });
+    // The offboarding gap: the grant is still listed, with the email, for an access review to find.
+    expect((await c.grants(staging)).map((g) => [g.id, g.user_email])).toEqual([[body.grant.id, EMAIL.bob]]);
+    const detail = await emu.api<OrganisationDetail>('GET', `/api/v1/org/organisation/${IDS.orgs.acme}`, { token: c.token(EMAIL.admin) });
+    expect(detail.body.users.map((u) => u.email)).not.toContain(EMAIL.bob);
+    // Bob can no longer act in Acme, nor be granted there; Globex is untouched.
+    expectDetail(await emu.api('GET', '/api/v1/clusters', { token: c.token(EMAIL.bob) }), 403, DETAIL.notMember);
+    expectDetail(await c.mint(staging, EMAIL.bob), 403, DETAIL.notMember);
+    expectInvalid(await c.grant(prodEu, { user_email: EMAIL.bob, scope: 'cluster', role: 'view' }), ['body', 'user_email']);
+    expect((await emu.api('GET', '/api/v1/clusters', { token: c.token(EMAIL.bob), org: IDS.orgs.globex })).status).toBe(200);
+    expect((await emu.api('POST', '/_emulator/members/remove', { body: { email: EMAIL.bob } })).status).toBe(404);
+    expect((await emu.api('POST', '/_emulator/members/remove', { body: { email: 'nobody@acme.test' } })).status).toBe(404);
+  });
+
+  it('limits every other API call per user when api_per_minute is set, with Retry-After', async () => {
+    expect(await emu.hook('POST', 'rate-limit', { api_per_minute: 2 })).toMatchObject({ api_per_minute: 2, k8s_token_per_minute: 60 });
+    const call = (as: string) => emu.api('GET', '/api/v1/org/organisation', { token: c.token(as) });
+    expect((await call(EMAIL.alice)).status).toBe(200);
+    expect((await call(EMAIL.alice)).status).toBe(200);
+    const limited = await call(EMAIL.alice);
+    expectDetail(limited, 429, DETAIL.rateLimited);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect((await call(EMAIL.bob)).status).toBe(200);
+    // The mint has its own limit.
+    await c.grant(staging, { user_email: EMAIL.alice, scope: 'cluster', role: 'view' });
+    expect((await c.mint(staging, EMAIL.alice)).status).toBe(200);
+    await emu.hook('POST', 'clock', { advance_s: 61 });
+    expect((await call(EMAIL.alice)).status).toBe(200);
+    await emu.hook('POST', 'rate-limit', { api_per_minute: null });
+    for (let i = 0; i < 4; i++) expect((await call(EMAIL.alice)).status).toBe(200);
+    expect((await emu.api('POST', '/_emulator/rate-limit', { body: {} })).status).toBe(400);
+  });
+});
+
+describe('offContract: the request log against the token lane', () => {
+  let emu: InProcessEmulator;
+  let c: ReturnType<typeof client>;
+  beforeAll(async () => {
+    emu = await startEmulator();
+    c = client(emu);
+  });
+  afterAll(() => emu.stop());
+
+  it('finds nothing in a session that keeps to the contract, and every call that does not', async () => {
+    await emu.clearRequests();
+    const admin = c.token(EMAIL.admin);
+    await emu.api('GET', '/api/v1/org/organisation', { token: admin });
+    await emu.api('GET', `/api/v1/org/organisation/${IDS.orgs.acme}`, { token: admin });
+    await emu.api('GET', '/api/v1/clusters?page=1&page_size=100', { token: admin });
+    await emu.api('GET', `/api/v1/clusters?cluster_id=${staging}&page=1&page_size=1`, { token: admin });
+    const { body } = await c.grant(staging, { user_email: EMAIL.alice, scope: 'cluster', role: 'view' });
+    await c.grants(staging);
+    const minted = await c.mint(staging, EMAIL.alice);
+    await c.kube(staging, minted.body.token, '/api/v1/namespaces');
+    await emu.api('DELETE', access(staging, `/grants/${body.grant.id}`), { token: admin });
+    await emu.api('GET', '/api/v1/org/account/tokens', { token: admin });
+    expect(await emu.offContract()).toEqual([]);
+
+    await emu.clearRequests();
+    await emu.api('GET', '/api/v1/cli/oidc');
+    await emu.api('GET', access(staging, '/capabilities'), { token: admin });
+    await emu.api('GET', `${emu.baseUrl}${kubeServerPath(staging)}/version`, { token: minted.body.token });
+    await emu.api('GET', '/api/v1/clusters?name=staging', { token: admin });
+    await emu.api('GET', '/oidc/.well-known/openid-configuration');
+    await emu.api('GET', '/cli/login?state=x');
+    const off = await emu.offContract();
+    expect(off.map((e) => `${e.method} ${e.path}`)).toEqual([
+      'GET /api/v1/cli/oidc',
+      `GET ${access(staging, '/capabilities')}`,
+      `GET ${kubeServerPath(staging)}/version`,
+      'GET /api/v1/clusters',
+      'GET /oidc/.well-known/openid-configuration',
+      'GET /cli/login',
+    ]);
+    // Opting in to the OIDC provider and the browser page.
+    expect((await emu.offContract({ oidc: true, browser: true })).map((e) => e.path)).toEqual([
+      '/api/v1/cli/oidc',
+      access(staging, '/capabilities'),
+      `${kubeServerPath(staging)}/version`,
+      '/api/v1/clusters',
+    ]);
+    // The standalone form takes the origins explicitly.
+    const log = await emu.requests();
+    expect(offContract(log, emu)).toEqual(off);
+    // Were the proxy on the API's origin, the Kubernetes path there would be under `server`.
+    expect(offContract(log, { baseUrl: emu.baseUrl, proxyBaseUrl: emu.baseUrl })).toEqual(off.filter((e) => !e.path.includes('/k8s/')));
   });
 });
 
@@ -564,6 +777,25 @@ describe('faults, hooks and the request log', () => {
     expect((await emu.api('GET', '/api/v1/clusters', { token: c.token(EMAIL.alice) })).status).toBe(200);
   });
 
+  it('answers a given JSON body, with status 200 unless told, to serve odd or hostile answers', async () => {
+    await emu.hook('POST', 'faults', {
+      path_prefix: '/api/v1/clusters',
+      json: { result: [{ id: staging, name: 7, state: null }], pagination: { total_count: 1, total_pages: 1e9, page: 1, page_size: 25 } },
+      times: 2,
+    });
+    for (let i = 0; i < 2; i++) {
+      const res = await emu.api<ClusterPage>('GET', `/api/v1/clusters?page=${i + 1}`, { token: c.token(EMAIL.alice) });
+      expect(res.status).toBe(200);
+      expect(res.body.pagination?.total_pages).toBe(1e9);
+      expect(res.body.result[0]?.name).toBe(7);
+    }
+    expect((await emu.api<ClusterPage>('GET', '/api/v1/clusters', { token: c.token(EMAIL.alice) })).body.pagination?.total_pages).toBe(1);
+    await emu.hook('POST', 'faults', { path_prefix: '/api/v1/org', json: null, status: 418, times: 1 });
+    const teapot = await orgs();
+    expect([teapot.status, teapot.text]).toEqual([418, 'null']);
+    expect((await emu.api('POST', '/_emulator/faults', { body: { path_prefix: '/api', json: {}, status: 100 } })).status).toBe(400);
+  });
+
   it('answers faults under a cluster’s server URL with a Kubernetes Status', async () => {
     await emu.hook('POST', 'faults', { path_prefix: kubeServerPath(staging), status: 500 });
     const res = await c.kube(staging, 'whatever');
@@ -604,8 +836,9 @@ describe('faults, hooks and the request log', () => {
   });
 
   it('issues extra API tokens for seeded users', async () => {
-    const { token } = await emu.hook<{ token: string }>('POST', 'api-tokens', { email: 'ALICE@acme.test' });
+    const { token, token_id } = await emu.hook<{ token: string; token_id: string }>('POST', 'api-tokens', { email: 'ALICE@acme.test' });
     expect(token).toMatch(/^ankra_pat_/);
+    expect(token_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(token).not.toBe(c.token(EMAIL.alice));
     expect((await emu.api('GET', '/api/v1/org/organisation', { token })).status).toBe(200);
     expect((await emu.api('POST', '/_emulator/api-tokens', { body: { email: 'nobody@x.test' } })).status).toBe(404);
@@ -616,9 +849,18 @@ describe('faults, hooks and the request log', () => {
     const minted = (await c.mint(staging, EMAIL.alice)).body.token;
     const res = await emu.api('GET', '/_emulator/state');
     expect(res.body).toMatchObject({
-      settings: { gateway_enabled: true, k8s_token_per_minute: 60, max_page_size: 100 },
+      settings: {
+        gateway_enabled: true,
+        k8s_token_per_minute: 60,
+        k8s_token_status: 200,
+        api_per_minute: 0,
+        max_page_size: 100,
+        accept_oidc_tokens: false,
+        api_token_s: 90 * 24 * 3600,
+      },
       live_k8s_tokens: { total: 1, by_cluster: { [staging]: 1 } },
       grants: [expect.objectContaining({ user_email: EMAIL.alice })],
+      grant_count: 1,
     });
     for (const secret of [minted, ...Object.values(emu.tokens)]) expect(res.text).not.toContain(secret);
   });
@@ -627,19 +869,19 @@ describe('faults, hooks and the request log', () => {
     await emu.clearRequests();
     await emu.api('GET', '/api/v1/clusters?page=1&page_size=2', { token: c.token(EMAIL.bob) });
     await emu.api('GET', '/api/v1/clusters', { token: 'wrong' });
-    await emu.api('GET', '/api/v1/cli/oidc');
+    await emu.api('GET', '/api/v1/cli/login/init');
     await c.kube(staging, 'wrong');
     await emu.hook('GET', 'state');
     const log = await emu.requests();
-    expect(log.map(({ method, path, query, status, user }) => ({ method, path, query, status, user }))).toEqual([
-      { method: 'GET', path: '/api/v1/clusters', query: { page: '1', page_size: '2' }, status: 200, user: EMAIL.bob },
-      { method: 'GET', path: '/api/v1/clusters', query: {}, status: 401, user: null },
-      { method: 'GET', path: '/api/v1/cli/oidc', query: {}, status: 200, user: null },
-      { method: 'GET', path: `${kubeServerPath(staging)}/version`, query: {}, status: 401, user: null },
+    expect(log.map(({ method, path, query, status, user, origin }) => ({ method, path, query, status, user, origin }))).toEqual([
+      { method: 'GET', path: '/api/v1/clusters', query: { page: '1', page_size: '2' }, status: 200, user: EMAIL.bob, origin: emu.baseUrl },
+      { method: 'GET', path: '/api/v1/clusters', query: {}, status: 401, user: null, origin: emu.baseUrl },
+      { method: 'GET', path: '/api/v1/cli/login/init', query: {}, status: 422, user: null, origin: emu.baseUrl },
+      { method: 'GET', path: `${kubeServerPath(staging)}/version`, query: {}, status: 401, user: null, origin: emu.proxyBaseUrl },
     ]);
     for (const e of log) expect(Date.parse(e.ts)).not.toBeNaN();
     expect(await emu.requests({ user: EMAIL.bob, status: 200 })).toHaveLength(1);
-    expect(await emu.requests({ path: /oidc$/ })).toHaveLength(1);
+    expect(await emu.requests({ path: /init$/ })).toHaveLength(1);
     await emu.clearRequests();
     expect(await emu.requests()).toEqual([]);
   });
@@ -673,7 +915,7 @@ describe('robustness', () => {
       socket.on('close', () => resolve());
       socket.resume();
     });
-    expect((await emu.api('GET', '/api/v1/cli/oidc')).status).toBe(200);
+    expect((await emu.api('GET', '/api/v1/org/organisation', admin)).status).toBe(200);
   });
 });
 
@@ -684,26 +926,53 @@ describe('OIDC access tokens', () => {
   });
   afterAll(() => emu.stop());
 
-  /** A device-flow login with openid-client, approved unattended by the emulator. */
+  /** A device-flow login with openid-client against the issuer the test names (nothing advertises it), approved unattended. */
   async function login(): Promise<string> {
     const customFetch: oidcClient.CustomFetch = (url, options) =>
       undiciFetch(url, { ...options, dispatcher: emu.dispatcher }) as unknown as Promise<Response>;
-    const discovery = await emu.api<{ issuer: string; client_id: string; scopes: string[] }>('GET', '/api/v1/cli/oidc');
-    const config = await oidcClient.discovery(new URL(discovery.body.issuer), discovery.body.client_id, undefined, oidcClient.None(), {
+    const config = await oidcClient.discovery(new URL(emu.issuer), 'ankra-cli', undefined, oidcClient.None(), {
       [oidcClient.customFetch]: customFetch,
     });
-    const flow = await oidcClient.initiateDeviceAuthorization(config, { scope: discovery.body.scopes.join(' ') });
+    const flow = await oidcClient.initiateDeviceAuthorization(config, { scope: 'openid email profile offline_access' });
     const tokens = await oidcClient.pollDeviceAuthorizationGrant(config, { ...flow, interval: 0.02 });
     return tokens.access_token;
   }
 
-  it('are accepted by the REST API as the approved user', async () => {
+  it('are refused by the REST API by default, as the platform takes Ankra API tokens only', async () => {
     const accessToken = await login();
-    const res = await emu.api<Organisation[]>('GET', '/api/v1/org/organisation', { token: accessToken });
-    expect(res.status).toBe(200);
-    expect(res.body.map((o) => o.slug)).toEqual(['acme']);
-    expect(await emu.requests({ path: '/api/v1/org/organisation', user: EMAIL.alice })).toHaveLength(1);
+    expectDetail(await emu.api('GET', '/api/v1/org/organisation', { token: accessToken }), 401, DETAIL.invalidToken);
     expect(await emu.requests({ path: '/oidc/token' })).not.toEqual([]);
+  });
+
+  it('are accepted as the approved user once the hook plays a deployment with an OIDC provider in front', async () => {
+    const accessToken = await login();
+    expect(await emu.hook('POST', 'oidc/accept-tokens', { enabled: true })).toMatchObject({ accept_oidc_tokens: true });
+    try {
+      const res = await emu.api<Organisation[]>('GET', '/api/v1/org/organisation', { token: accessToken });
+      expect(res.status).toBe(200);
+      expect(res.body.map((o) => o.slug)).toEqual(['acme']);
+      expect(await emu.requests({ path: '/api/v1/org/organisation', user: EMAIL.alice, status: 200 })).toHaveLength(1);
+    } finally {
+      await emu.hook('POST', 'oidc/accept-tokens', { enabled: false });
+    }
+    expect((await emu.api('GET', '/api/v1/org/organisation', { token: accessToken })).status).toBe(401);
+  });
+
+  it('acceptOidcTokens (--accept-oidc-tokens) starts in that mode', async () => {
+    const other = await startEmulator({ autoApprove: EMAIL.bob, acceptOidcTokens: true });
+    try {
+      const customFetch: oidcClient.CustomFetch = (url, options) =>
+        undiciFetch(url, { ...options, dispatcher: other.dispatcher }) as unknown as Promise<Response>;
+      const config = await oidcClient.discovery(new URL(other.issuer), 'ankra-cli', undefined, oidcClient.None(), {
+        [oidcClient.customFetch]: customFetch,
+      });
+      const flow = await oidcClient.initiateDeviceAuthorization(config, { scope: 'openid' });
+      const tokens = await oidcClient.pollDeviceAuthorizationGrant(config, { ...flow, interval: 0.02 });
+      const res = await other.api<Organisation[]>('GET', '/api/v1/org/organisation', { token: tokens.access_token });
+      expect(res.body.map((o) => o.slug)).toEqual(['acme', 'globex']);
+    } finally {
+      await other.stop();
+    }
   });
 
   it('hooks that the provider refuses answer 400, not 500', async () => {
@@ -711,6 +980,7 @@ describe('OIDC access tokens', () => {
     expect(res.status).toBe(400);
     expect((await emu.api('POST', '/_emulator/oidc/auto-approve', { body: { email: 'nobody@x.test' } })).status).toBe(400);
     expect((await emu.api('POST', '/_emulator/ttl', { body: { poll_interval_s: 0 } })).status).toBe(400);
+    expect((await emu.api('POST', '/_emulator/oidc/accept-tokens', { body: { enabled: 'yes' } })).status).toBe(400);
   });
 });
 
@@ -744,7 +1014,9 @@ describe.skipIf(!kubectlFound && !inCi)('the real kubectl against the facade', (
   /** Mints alice a token over REST and writes the kubeconfig a user would have; returns a kubectl runner. */
   async function kubectlAs(email: string, cluster = staging): Promise<(...args: string[]) => Promise<Kubectl>> {
     const minted = await c.mint(cluster, email);
-    expect(minted.status).toBe(201);
+    expect(minted.status).toBe(200);
+    // kubectl talks to the proxy's own port, never the API's.
+    expect(minted.body.server.startsWith(`${emu.proxyBaseUrl}/`)).toBe(true);
     const home = join(dir, `home-${++seq}`);
     const kubeconfig = join(dir, `kubeconfig-${seq}`);
     await writeFile(kubeconfig, kubeconfigYaml(minted.body.server, emu.caPem, minted.body.token), { mode: 0o600 });

@@ -21,7 +21,7 @@ import {
   type LoginPoll,
   type Organisation,
   type OrganisationDetail,
-  type OrgUser,
+  type OrganisationUser,
 } from './types';
 
 /** Supplies the bearer token; implemented by `auth/credentials.ts`. */
@@ -101,7 +101,7 @@ export class AnkraApi {
       required: { organisation_id: 'string', users: 'array' },
       optional: { name: 'string', slug: 'string' },
     });
-    const users = (body.users as unknown[]).map((u, i) => c.object(u, `users[${i}]`, USER_SHAPE) as OrgUser);
+    const users = (body.users as unknown[]).map((u, i) => c.object(u, `users[${i}]`, USER_SHAPE) as OrganisationUser);
     return { ...(body as unknown as OrganisationDetail), users };
   }
 

@@ -24,46 +24,6 @@ export interface Organisation {
   [extra: string]: unknown;
 }
 
-/** A member (or an invitation: `invite_id` and no `id`) in `GET /api/v1/org/organisation/{id}`. Every field may be null. */
-export interface OrgUser {
-  id?: string | null;
-  invite_id?: string | null;
-  email?: string | null;
-  status?: string | null;
-  role?: string | null;
-  user_current?: boolean | null;
-  [extra: string]: unknown;
-}
-
-export interface OrganisationDetail {
-  organisation_id: string;
-  name?: string | null;
-  slug?: string | null;
-  created_at?: string;
-  users: OrgUser[];
-  [extra: string]: unknown;
-}
-
-/** `GET /api/v1/cli/login/init` */
-export interface LoginInit {
-  auth_url: string;
-  state?: string;
-  auth0_domain?: string;
-  ticket: string;
-  [extra: string]: unknown;
-}
-
-/** `POST /api/v1/cli/login/poll`, 200: a token once approved, else a status to show. */
-export interface LoginPoll {
-  token?: string | null;
-  expires_at?: string | null;
-  token_id?: string | null;
-  token_name?: string | null;
-  mfa_required?: boolean | null;
-  status?: string | null;
-  [extra: string]: unknown;
-}
-
 export interface Cluster {
   id: string;
   name: string;
@@ -120,6 +80,92 @@ export interface K8sToken {
   [extra: string]: unknown;
 }
 
+/** `GET /api/v1/org/organisation/{org_id}`: one member, or an invitation (`invite_id`, no `id`). Every field may be null. */
+export interface OrganisationUser {
+  id?: string | null;
+  invite_id?: string | null;
+  email?: string | null;
+  status?: string | null;
+  role?: string | null;
+  user_current?: boolean | null;
+  [extra: string]: unknown;
+}
+
+/** `GET /api/v1/org/organisation/{org_id}`: the organisation and its members under `users`. */
+export interface OrganisationDetail {
+  organisation_id: string;
+  name?: string | null;
+  slug?: string | null;
+  created_at?: string;
+  users: OrganisationUser[];
+  [extra: string]: unknown;
+}
+
+/** `GET /api/v1/cli/login/init`: the browser page to open and the ticket to poll with. */
+export interface LoginInit {
+  auth_url: string;
+  state: string;
+  auth0_domain: string;
+  ticket: string;
+  [extra: string]: unknown;
+}
+
+/** `POST /api/v1/cli/login/poll` body. */
+export interface LoginPollRequest {
+  ticket: string;
+  code_verifier: string;
+}
+
+export const LOGIN_STATUSES = ['awaiting_approval', 'mfa_pending', 'issued'] as const;
+export type LoginStatus = (typeof LOGIN_STATUSES)[number];
+
+/** `POST /api/v1/cli/login/poll` 200: `token` is null until the login is issued. */
+export interface LoginPoll {
+  token: string | null;
+  expires_at?: string;
+  token_id?: string;
+  token_name?: string;
+  mfa_required: boolean;
+  /** One of LOGIN_STATUSES on today's platform; a newer one may send others. */
+  status: string;
+  [extra: string]: unknown;
+}
+
+/** One entry of `GET /api/v1/org/account/tokens` (never the secret). */
+export interface ApiToken {
+  id: string;
+  name: string;
+  created_at: string;
+  expires_at: string;
+  revoked: boolean;
+  revoked_at?: string | null;
+  last_used_at?: string | null;
+  [extra: string]: unknown;
+}
+
+/** `POST /api/v1/org/account/tokens` body. */
+export interface CreateApiTokenRequest {
+  name: string;
+  expires_in_days?: number;
+}
+
+/** `POST /api/v1/org/account/tokens` answer: the secret, shown once. */
+export interface CreatedApiToken {
+  id: string;
+  token: string;
+  name: string;
+  created_at: string;
+  expires_at: string;
+  [extra: string]: unknown;
+}
+
+/** A 403 for a missing platform permission: `{"detail":"permission_denied","permission":"cluster_access:manage"}`. */
+export interface PermissionDeniedBody {
+  detail: 'permission_denied';
+  permission: string;
+  [extra: string]: unknown;
+}
+
 /** `{"detail": "..."}` or FastAPI's 422 `{"detail": [{"loc","msg","type"}]}`. */
 export interface ErrorBody {
   detail?: string | ValidationIssue[];
@@ -145,7 +191,21 @@ export const DETAIL = {
   grantNotFound: 'Grant not found',
   grantExists: 'A grant for this user and scope already exists',
   rateLimited: 'Rate limit exceeded',
+  notFound: 'Not Found',
+  /** Login poll 410: the ticket is unknown, spent, or older than the login session's lifetime. */
+  loginExpired: 'Login session expired or not found: run the login again',
+  /** Login poll 403: base64url(SHA-256(code_verifier)) is not the code_challenge of the ticket. */
+  verifierRefused: 'Invalid code verifier',
+  /** Login init and poll 426. */
+  upgradeRequired: 'This CLI version is no longer supported: upgrade it and log in again',
+  tokenNotFound: 'Token not found',
 } as const;
+
+/** The permission a member lacks for grant management (`PermissionDeniedBody.permission`). */
+export const MANAGE_PERMISSION = 'cluster_access:manage';
+
+/** `token_name` of the API token a CLI login issues. */
+export const CLI_LOGIN_TOKEN_NAME = 'CLI Login';
 
 /** The path of a cluster's Kubernetes API behind Ankra's proxy. */
 export function kubeServerPath(clusterId: string): string {
@@ -156,27 +216,4 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Ankra ids are UUIDs; a value that looks like one is used as an id without a lookup. */
 export function looksLikeId(s: string): boolean {
   return UUID.test(s);
-}
-
-// Routes the platform serves to browser sessions only; the emulator drops them (then these go).
-export interface Capabilities {
-  enabled: boolean;
-  can_manage: boolean;
-  has_access: boolean;
-  [extra: string]: unknown;
-}
-export interface Member {
-  user_id: string;
-  email: string;
-  name?: string | null;
-  role?: string;
-  status?: string;
-  [extra: string]: unknown;
-}
-export interface OidcDiscovery {
-  issuer: string;
-  client_id: string;
-  scopes: string[];
-  audience?: string;
-  [extra: string]: unknown;
 }

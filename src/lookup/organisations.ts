@@ -5,7 +5,7 @@
  * --org / ANKRA_ORG / the saved default name an organisation by name, slug or id; without
  * one the server uses the token's current organisation (no header is sent).
  */
-import type { Organisation, OrganisationDetail, OrgUser } from '../api/types';
+import type { Organisation, OrganisationDetail, OrganisationUser } from '../api/types';
 import { looksLikeId } from '../api/types';
 import type { Deps } from '../deps';
 import { NotFoundError } from '../errors';
@@ -53,7 +53,7 @@ export class Organisations {
   }
 
   /** The caller as a member of the effective organisation (their email), when the API says. */
-  async me(): Promise<OrgUser | undefined> {
+  async me(): Promise<OrganisationUser | undefined> {
     const id = await this.effectiveId();
     if (!id) return undefined;
     return (await this.detail(id)).users.find((u) => u.user_current === true);

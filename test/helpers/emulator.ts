@@ -2,8 +2,9 @@
  * The emulator for tests: `startEmulator()` runs it inside the test process (fast, with
  * its live state at hand); `spawnEmulator()` runs the built `dist/emulator/main.js` as a
  * child, as the CLI's end-to-end tests and the demo do. Both return the same handle:
- * the ready line's fields, the default seed's ids, hooks, the request log and an HTTP
- * client that trusts the emulator's CA.
+ * the ready line's fields, the default seed's ids, hooks, the request log, an HTTP
+ * client that trusts the emulator's CA, and `offContract()`, which finds every logged
+ * request that the real platform's token lane (api-contract.md) does not have.
  */
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -105,11 +106,15 @@ export interface RequestFilter {
 
 export interface EmulatorHandle {
   baseUrl: string;
+  /** The Kubernetes proxy's base URL (another port unless `proxyOnApiOrigin`): `server` = this + `/api/v1/clusters/{id}/k8s`. */
+  proxyBaseUrl: string;
   caFile: string;
   caPem: string;
   issuer: string;
   /** An Ankra API token for every seeded user, by email. */
   tokens: Record<string, string>;
+  /** The id of each of those tokens, by email (`POST /api/v1/org/account/tokens/{id}/revoke`). */
+  tokenIds: Record<string, string>;
   ids: typeof IDS;
   /** An undici dispatcher trusting the emulator's CA, for requests of your own. */
   dispatcher: Agent;
@@ -118,6 +123,14 @@ export interface EmulatorHandle {
   /** The request log (oldest first), optionally filtered. */
   requests(filter?: RequestFilter): Promise<RequestLogEntry[]>;
   clearRequests(): Promise<void>;
+  /** The logged requests (all, or `entries`) that are not on the contract's token lane: see `offContract`. */
+  offContract(opts?: ContractOptions, entries?: RequestLogEntry[]): Promise<RequestLogEntry[]>;
+  /** `POST /_emulator/cli-login`: the CLI login's knobs; answers all of them. */
+  cliLogin(settings: CliLoginHookSettings): Promise<CliLoginHookSettings & { sessions: unknown[] }>;
+  /** `POST /_emulator/cli-login/approve`: by `ticket` or `state` (from `auth_url`), or the only waiting login. */
+  approveLogin(email: string, ref?: { ticket?: string; state?: string }): Promise<{ approved: true; state: string; email: string }>;
+  /** `POST /_emulator/api-tokens`: another API token for a known user. */
+  apiToken(email: string, opts?: { expires_in_s?: number; name?: string }): Promise<{ token: string; token_id: string; expires_at: string }>;
   /** Any request to the emulator; `path` is absolute (`/api/v1/…`) or a full URL. Never throws on a status. */
   api<T = unknown>(method: string, path: string, opts?: ApiOptions): Promise<ApiResponse<T>>;
   stop(): Promise<void>;
@@ -138,12 +151,24 @@ export interface SpawnedEmulator extends EmulatorHandle {
   exited: Promise<number | null>;
 }
 
+/** The knobs of `POST /_emulator/cli-login` (fixtures/README.md). */
+export interface CliLoginHookSettings {
+  auto_approve?: string | null;
+  awaiting_polls?: number;
+  mfa_polls?: number;
+  upgrade_required?: boolean;
+  session_ttl_s?: number;
+  token_ttl_s?: number;
+}
+
 interface Ready {
   baseUrl: string;
+  proxyBaseUrl: string;
   caFile: string;
   caPem: string;
   issuer: string;
   tokens: Record<string, string>;
+  tokenIds: Record<string, string>;
 }
 
 function handle(ready: Ready, stopServer: () => Promise<void>): EmulatorHandle {
@@ -182,11 +207,78 @@ function handle(ready: Ready, stopServer: () => Promise<void>): EmulatorHandle {
     async clearRequests() {
       await hook('DELETE', 'requests');
     },
+    async offContract(opts = {}, entries?: RequestLogEntry[]) {
+      return offContract(entries ?? (await hook<RequestLogEntry[]>('GET', 'requests')), ready, opts);
+    },
+    cliLogin: (settings) => hook('POST', 'cli-login', settings),
+    approveLogin: (email, ref = {}) => hook('POST', 'cli-login/approve', { email, ...ref }),
+    apiToken: (email, opts = {}) => hook('POST', 'api-tokens', { email, ...opts }),
     async stop() {
       await dispatcher.destroy();
       await stopServer();
     },
   };
+}
+
+// ------------------------------------------------------------ the contract's token lane
+
+export interface ContractOptions {
+  /** Count the OIDC provider's paths (`/oidc/…`) as on the contract: for tests of a deployment with an OIDC provider in front. */
+  oidc?: boolean;
+  /** Count the CLI login's approval page (`auth_url`, `GET|POST /cli/login`) as on the contract: for tests that play the browser. */
+  browser?: boolean;
+}
+
+/** One row of api-contract.md: a method, a path, and the query keys it may carry. */
+interface ContractRow {
+  method: string;
+  path: RegExp;
+  query?: readonly string[];
+}
+
+const ID = '[^/]+';
+const row = (method: string, path: string, query: readonly string[] = []): ContractRow => ({ method, path: new RegExp(`^${path}$`), query });
+
+/** The token lane of api-contract.md on the API's origin: the endpoint table, the login and the token calls. */
+export const CONTRACT_ROWS: readonly ContractRow[] = [
+  row('GET', '/api/v1/cli/login/init', ['code_challenge', 'machine_id', 'machine_name', 'base_url']),
+  row('POST', '/api/v1/cli/login/poll'),
+  row('GET', '/api/v1/org/organisation'),
+  row('GET', `/api/v1/org/organisation/${ID}`),
+  row('GET', '/api/v1/clusters', ['page', 'page_size', 'cluster_name', 'cluster_id']),
+  row('GET', `/api/v1/clusters/${ID}/access/grants`),
+  row('POST', `/api/v1/clusters/${ID}/access/grants`),
+  row('DELETE', `/api/v1/clusters/${ID}/access/grants/${ID}`),
+  row('POST', `/api/v1/clusters/${ID}/k8s-token`),
+  row('POST', `/api/v1/clusters/${ID}/kubeconfig`),
+  row('GET', '/api/v1/org/account/tokens'),
+  row('POST', '/api/v1/org/account/tokens'),
+  row('POST', `/api/v1/org/account/tokens/${ID}/revoke`),
+  row('DELETE', `/api/v1/org/account/tokens/${ID}`),
+];
+
+const BROWSER_ROWS: readonly ContractRow[] = [row('GET', '/cli/login', ['state']), row('POST', '/cli/login')];
+const KUBE_PATH = /^\/api\/v1\/clusters\/[^/]+\/k8s(\/|$)/;
+
+/**
+ * Every entry whose request the real platform's token lane does not have: a method and path
+ * (with its query keys) that is no row of the contract on the API's origin, or a Kubernetes
+ * path anywhere but under `{server}` (the proxy's origin). OIDC paths and the approval page
+ * count as off the contract unless `opts` opts in. CLI tests assert it returns [].
+ */
+export function offContract(
+  entries: RequestLogEntry[],
+  where: { baseUrl: string; proxyBaseUrl: string },
+  opts: ContractOptions = {},
+): RequestLogEntry[] {
+  const rows = opts.browser ? [...CONTRACT_ROWS, ...BROWSER_ROWS] : CONTRACT_ROWS;
+  const onContract = (e: RequestLogEntry): boolean => {
+    if (KUBE_PATH.test(e.path) && e.origin === where.proxyBaseUrl) return true;
+    if (e.origin !== where.baseUrl) return false;
+    if (opts.oidc && /^\/oidc(\/|$)/.test(e.path)) return true;
+    return rows.some((r) => r.method === e.method && r.path.test(e.path) && Object.keys(e.query).every((k) => r.query?.includes(k)));
+  };
+  return entries.filter((e) => !onContract(e));
 }
 
 function parseMaybeJson(text: string, contentType: string | string[] | undefined): unknown {
@@ -227,9 +319,24 @@ export async function spawnEmulator(args: string[] = []): Promise<SpawnedEmulato
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const line = await readyLine(child, () => stdout, () => stderr, exited);
-  const raw = JSON.parse(line) as { base_url: string; ca_file: string; issuer: string; tokens: Record<string, string> };
+  const raw = JSON.parse(line) as {
+    base_url: string;
+    proxy_base_url: string;
+    ca_file: string;
+    issuer: string;
+    tokens: Record<string, string>;
+    token_ids: Record<string, string>;
+  };
   const caPem = await readFile(raw.ca_file, 'utf8');
-  const ready: Ready = { baseUrl: raw.base_url, caFile: raw.ca_file, caPem, issuer: raw.issuer, tokens: raw.tokens };
+  const ready: Ready = {
+    baseUrl: raw.base_url,
+    proxyBaseUrl: raw.proxy_base_url,
+    caFile: raw.ca_file,
+    caPem,
+    issuer: raw.issuer,
+    tokens: raw.tokens,
+    tokenIds: raw.token_ids,
+  };
   const stopChild = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await exited;

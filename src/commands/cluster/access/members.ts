@@ -4,7 +4,7 @@
  * granted anything until accepted.
  */
 import { defineCommand, flag } from '../../../cli/spec';
-import type { OrgUser } from '../../../api/types';
+import type { OrganisationUser } from '../../../api/types';
 import { rememberForCompletion } from '../../../completion/cache';
 
 export default defineCommand({
@@ -21,10 +21,10 @@ export default defineCommand({
     }
     const users = (await deps.organisations.detail(org.organisation_id)).users;
     rememberForCompletion(deps.paths.cacheDir, deps.target.baseUrl, await deps.organisations.chosenId(), 'members', users.filter((u) => u.status !== 'invited').map((u) => u.email ?? '').filter(Boolean));
-    const invited = (u: OrgUser) => u.status === 'invited' || (!u.id && Boolean(u.invite_id));
+    const invited = (u: OrganisationUser) => u.status === 'invited' || (!u.id && Boolean(u.invite_id));
     await deps.out.data(users, {
       columns: [
-        { header: 'Email', value: (u: OrgUser) => u.email ?? '-', flex: true },
+        { header: 'Email', value: (u: OrganisationUser) => u.email ?? '-', flex: true },
         { header: 'Role', value: (u) => u.role ?? '-' },
         { header: 'Status', value: (u) => (invited(u) ? 'invited (not accepted yet)' : (u.status ?? '-')), style: (u) => (invited(u) ? 'yellow' : undefined) },
         { header: 'You', value: (u) => (u.user_current ? '*' : '') },
