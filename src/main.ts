@@ -10,7 +10,7 @@ import { isKubeToken } from './main-dispatch';
 const argv = process.argv.slice(2);
 const done = isKubeToken(argv)
   ? import('./fastpath/kube-token').then(({ kubeToken }) => kubeToken(argv, process.env))
-  : import('./cli').then(({ main }) => main(argv));
+  : import('./cli/run').then(({ main }) => main(argv));
 
 // Output is written synchronously, so exiting at once loses nothing, and a hung keychain call
 // or a lingering socket cannot keep the process (and kubectl waiting on it) alive.

@@ -94,16 +94,11 @@ export function buildProgram(commands: readonly CommandSpec[], groups: readonly 
   program.addOption(new Option('--no-color', 'plain output without colour').hideHelp());
   program.addOption(new Option('--no-headers', 'tables without the header line').hideHelp());
 
-  for (const g of groups) {
-    const cmd = at(program, g.path).description(g.summary).helpCommand(false).addHelpText('after', `${examplesText(g.examples)}\n${POINTER}\n`);
-    SPECS.set(cmd, g);
-  }
-
   for (const spec of commands) {
     for (const path of [spec.path, ...(spec.aliases ?? [])]) {
       const parent = at(program, path.slice(0, -1));
-      const cmd = new Command(path[path.length - 1]).description(spec.summary + (spec.details ? `\n\n${spec.details}` : ''));
-      cmd.helpCommand(false);
+      const cmd = new Command(path[path.length - 1]).summary(spec.summary).description(spec.summary + (spec.details ? `\n\n${spec.details}` : ''));
+      cmd.helpCommand(false).helpOption('-h, --help', 'show help for this command');
       SPECS.set(cmd, spec as CommandSpec);
       if (spec.hidden || path !== spec.path) parent.addCommand(cmd, { hidden: true });
       else parent.addCommand(cmd);
@@ -126,6 +121,12 @@ export function buildProgram(commands: readonly CommandSpec[], groups: readonly 
         await invoke(spec as CommandSpec, opts, self.optsWithGlobals());
       });
     }
+  }
+  // Groups were made where their first command is; now they get their words.
+  for (const g of groups) {
+    const cmd = at(program, g.path).description(g.summary).helpCommand(false).helpOption('-h, --help', 'show help for this command');
+    cmd.addHelpText('after', `${examplesText(g.examples)}\n${POINTER}\n`);
+    SPECS.set(cmd, g);
   }
   return program;
 }

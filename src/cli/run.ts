@@ -39,10 +39,10 @@ function usageLine(err: CommanderError, cmd: Command): string {
   const m = (re: RegExp) => re.exec(first);
   let cause: string;
   let x: RegExpExecArray | null;
-  if ((x = m(/^unknown option '([^']+)'/))) cause = `unknown option ${x[1]}`;
-  else if ((x = m(/^unknown command '([^']+)'/))) cause = `unknown command ${JSON.stringify(x[1])}`;
-  else if ((x = m(/^missing required argument '([^']+)'/))) cause = `${x[1].toUpperCase()} is missing`;
-  else if ((x = m(/^option '([^']+)' argument missing/))) cause = `${x[1].split(/[ ,]/).find((w) => w.startsWith('--')) ?? x[1]} needs a value`;
+  if ((x = m(/^unknown option '([^']+)'/))) cause = `unknown option ${x[1] ?? ''}`;
+  else if ((x = m(/^unknown command '([^']+)'/))) cause = `unknown command ${JSON.stringify(x[1] ?? '')}`;
+  else if ((x = m(/^missing required argument '([^']+)'/))) cause = `${(x[1] ?? '').toUpperCase()} is missing`;
+  else if ((x = m(/^option '([^']+)' argument missing/))) cause = `${(x[1] ?? '').split(/[ ,]/).find((w) => w.startsWith('--')) ?? x[1]} needs a value`;
   else if (m(/^too many arguments/)) cause = `too many arguments`;
   else cause = first.replace(/\.$/, '');
   return `ankra: ${oneLine(cause)}${suggestion ? ` (did you mean ${suggestion}?)` : ''}; see \`${path.join(' ')} --help\`\n`;
@@ -56,6 +56,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   if (argv[0] === '__complete') {
     const { complete } = await import('../completion/data');
     return complete(argv.slice(1), env);
+  }
+  if (argv[0] === '__manpage') {
+    const { manPage } = await import('./manpage');
+    writeStdout(manPage(treeOf(buildProgram(COMMANDS, GROUPS, async () => undefined)).nodes()));
+    return Exit.OK;
   }
 
   let debug = argv.includes('--debug');

@@ -108,12 +108,14 @@ export const flag = {
   },
 };
 
+type ArgExtra<T> = { parse?: Parse<T>; choices?: readonly string[]; completes?: Completes };
+
 export const arg = {
-  required<T = string>(name: string, description: string, parse: Parse<T> = (s) => s as T, extra: Partial<ArgSpec<T>> = {}): ArgSpec<T> & { required: true } {
-    return { name, description, parse, ...extra, required: true };
+  required<T = string>(name: string, description: string, extra: ArgExtra<T> = {}): ArgSpec<NoInfer<T>> & { required: true } {
+    return { name, description, parse: extra.parse ?? ((s) => s as T), ...extra, required: true } as ArgSpec<T> & { required: true };
   },
-  optional<T = string>(name: string, description: string, parse: Parse<T> = (s) => s as T, extra: Partial<ArgSpec<T>> = {}): ArgSpec<T> & { required: false } {
-    return { name, description, parse, ...extra, required: false };
+  optional<T = string>(name: string, description: string, extra: ArgExtra<T> = {}): ArgSpec<NoInfer<T>> & { required: false } {
+    return { name, description, parse: extra.parse ?? ((s) => s as T), ...extra, required: false } as ArgSpec<T> & { required: false };
   },
 };
 

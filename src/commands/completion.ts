@@ -5,7 +5,7 @@ import { SHELLS, completionNodes } from '../completion/rules';
 export default defineCommand({
   path: ['completion'],
   summary: 'print a shell completion script for bash, zsh or fish',
-  args: { shell: arg.required('shell', 'bash, zsh or fish', undefined, { choices: SHELLS }) },
+  args: { shell: arg.required('shell', 'bash, zsh or fish', { choices: SHELLS }) },
   flags: {},
   examples: ['source <(ankra completion bash)', 'ankra completion zsh > "${fpath[1]}/_ankra"', 'ankra completion fish > ~/.config/fish/completions/ankra.fish'],
   async run(opts, deps) {

@@ -5,12 +5,14 @@
  * ExecCredential. Every failure is one line on stderr naming the cause and the next
  * command; stdout stays empty.
  */
-import { callerGrants, noGrant, type AnkraApi } from '../api/ankra';
+import type { AnkraApi, MintedToken } from '../api/ankra';
+import { noGrant } from '../api/errors';
 import { looksLikeId, type Grant } from '../api/types';
 import { cacheKey, callerOf, forgetCached, isFresh, lockFile, readCached, recordServed, writeCached, writeCachedError, type CachedToken } from '../cache/token-cache';
-import { Context } from '../context';
+import { Deps } from '../deps';
+import { grantsOn } from '../commands/shared/grants';
 import { withLock } from '../core/lock';
-import { AnkraError, ApiError, Exit, NoGrantError, NotFoundError, UsageError, exitCodeOf, messageOf, oneLine } from '../errors';
+import { AccessUnavailableError, AnkraError, Exit, NoGrantError, NotFoundError, UsageError, exitCodeOf, messageOf, oneLine } from '../errors';
 import { execApiVersion, execCredential, parseKubeTokenArgs, type KubeTokenArgs } from '../fastpath/kube-token';
 import { writeStderr, writeStdout } from '../ui/stdio';
 
@@ -22,18 +24,14 @@ export async function mintForExec(argv: string[], env: NodeJS.ProcessEnv, reject
   const args = parseKubeTokenArgs(argv);
   if (!args) {
     // Flags only commander can explain (or --help): the full CLI answers.
-    const { main } = await import('../cli');
+    const { main } = await import('../cli/run');
     return main(argv, env);
   }
   return mintWithArgs(args, env, rejected);
 }
 
 export async function mintWithArgs(args: KubeTokenArgs, env: NodeJS.ProcessEnv, rejected?: string): Promise<number> {
-  const ctx = new Context(
-    { baseUrl: args.baseUrl, org: args.org, token: args.token, caFile: args.caFile, output: 'json', debug: args.debug, color: false },
-    env,
-    { exec: true },
-  );
+  const ctx = new Deps({ baseUrl: args.baseUrl, org: args.org, token: args.token, caFile: args.caFile, output: 'json', debug: args.debug, color: false, headers: true }, env, { exec: true });
   try {
     if (!args.cluster) throw new UsageError('--cluster is required', { hint: 'this command is run by kubectl; see `ankra cluster kubeconfig add`' });
     return await mint(ctx, args.cluster, env, rejected);
@@ -46,7 +44,7 @@ export async function mintWithArgs(args: KubeTokenArgs, env: NodeJS.ProcessEnv, 
   }
 }
 
-async function mint(ctx: Context, cluster: string, env: NodeJS.ProcessEnv, rejected: string | undefined): Promise<number> {
+async function mint(ctx: Deps, cluster: string, env: NodeJS.ProcessEnv, rejected: string | undefined): Promise<number> {
   const creds = ctx.requireCredentials();
   const { target } = ctx;
   const key = cacheKey({ baseUrl: target.baseUrl, org: target.org, cluster, identity: creds.source.identity });
@@ -63,13 +61,13 @@ async function mint(ctx: Context, cluster: string, env: NodeJS.ProcessEnv, rejec
       return 0;
     }
     if (rejected) ctx.debug('the cached token was rejected by the cluster: asking Ankra for a new one');
-    const clusterId = looksLikeId(cluster) ? cluster : (await ctx.cluster(cluster)).id;
+    const clusterId = looksLikeId(cluster) ? cluster : (await ctx.clusters.resolve(cluster)).id;
     const api = await ctx.api();
     const issued = new Date().toISOString();
-    let minted: Awaited<ReturnType<AnkraApi['mintToken']>>;
+    let minted: MintedToken;
     let grant: Grant | undefined;
     try {
-      [minted, grant] = await Promise.all([api.mintToken(clusterId, { cluster }), ownGrant(api, clusterId, creds.email())]);
+      [minted, grant] = await Promise.all([api.mintToken({ id: clusterId, label: cluster }), ownGrant(ctx, clusterId, creds.email())]);
     } catch (caught) {
       // Name the cluster in the message, not just its id (only on this failure path).
       const err = caught instanceof NoGrantError && looksLikeId(cluster) ? noGrant(await clusterName(api, clusterId), creds.email()) : caught;
@@ -82,7 +80,7 @@ async function mint(ctx: Context, cluster: string, env: NodeJS.ProcessEnv, rejec
       throw err;
     }
     // Never hand kubectl an expiry in the past (a server clock far off, or a broken answer).
-    if (Date.parse(minted.expiresAtLocal) <= Date.now()) {
+    if (Date.parse(new Date(minted.expiresAtMs).toISOString()) <= Date.now()) {
       throw new AnkraError('Ankra sent a Kubernetes token that has already expired', Exit.FAILURE, { hint: 'try again; if it persists, report it with `ankra --debug cluster kube-token …`' });
     }
     let problem: string | undefined;
@@ -91,7 +89,7 @@ async function mint(ctx: Context, cluster: string, env: NodeJS.ProcessEnv, rejec
       writeStderr(`ankra: ${oneLine(problem)}\n`);
       forgetCached(dir, key);
     } else {
-      const entry: CachedToken = { v: 1, token: minted.token, expires_at: minted.expiresAtLocal, issued_at: issued, base_url: target.baseUrl };
+      const entry: CachedToken = { v: 1, token: minted.token, expires_at: new Date(minted.expiresAtMs).toISOString(), issued_at: issued, base_url: target.baseUrl };
       try {
         writeCached(dir, key, entry);
         const caller = env.KUBERNETES_EXEC_INFO ? callerOf(process.ppid) : undefined;
@@ -100,7 +98,7 @@ async function mint(ctx: Context, cluster: string, env: NodeJS.ProcessEnv, rejec
         ctx.debug(`cannot write the token cache: ${messageOf(err)}`);
       }
     }
-    writeStdout(execCredential(minted.token, minted.expiresAtLocal, apiVersion));
+    writeStdout(execCredential(minted.token, new Date(minted.expiresAtMs).toISOString(), apiVersion));
     return 0;
   });
 }
@@ -108,7 +106,7 @@ async function mint(ctx: Context, cluster: string, env: NodeJS.ProcessEnv, rejec
 /** The cluster's name for a message; its id when it cannot be had. */
 async function clusterName(api: AnkraApi, clusterId: string): Promise<string> {
   try {
-    return (await api.allClusters()).find((c) => c.id === clusterId)?.name ?? clusterId;
+    return (await api.clusterById(clusterId))?.name ?? clusterId;
   } catch {
     return clusterId;
   }
@@ -116,16 +114,19 @@ async function clusterName(api: AnkraApi, clusterId: string): Promise<string> {
 
 /** No grant, no such cluster, Cluster Access off or a sandbox: not going to change in seconds. */
 function lasting(err: unknown): boolean {
-  if (err instanceof NotFoundError || err instanceof NoGrantError) return true;
-  return err instanceof ApiError && (err.status === 404 || err.status === 409);
+  return err instanceof NotFoundError || err instanceof NoGrantError || err instanceof AccessUnavailableError;
 }
 
 /**
  * The caller's own grant, to explain a Forbidden before kubectl shows it (an applied one
  * first). Needs the caller's email, known for OIDC logins; anything else means "unknown".
  */
-async function ownGrant(api: AnkraApi, clusterId: string, email: string | undefined): Promise<Grant | undefined> {
-  const mine = await callerGrants(api, clusterId, { email });
+async function ownGrant(deps: Deps, clusterId: string, email: string | undefined): Promise<Grant | undefined> {
+  if (!email) return undefined;
+  const mine = await grantsOn(deps, { id: clusterId, label: clusterId }).then(
+    (gs) => gs.filter((g) => g.user_email?.toLowerCase() === email.toLowerCase()),
+    () => undefined,
+  );
   return mine?.find((g) => g.reconcile_status === 'applied') ?? mine?.[0];
 }
 

@@ -1,12 +1,23 @@
-// Builds the shipped CLI (dist/cli) and the local emulator and demo (dist/emulator) with
-// esbuild. Dependencies stay external: npm installs them beside the package. The CLI is
-// split into chunks so that `ankra cluster kube-token` on a cache hit loads only its own
-// small chunk.
+// Builds the shipped CLI (dist/cli), its man page, and the local emulator and demo
+// (dist/emulator) with esbuild.
 //   node test/tools/build.mjs [cli] [emulator] [--clean]
+//
+// The CLI is three kinds of file, all CommonJS (Node's ES module loader costs start-up
+// time nothing here needs):
+//   dist/cli/main.cjs       the entry kubectl runs on every call: the exec plugin's cache hit,
+//                           node built-ins only; everything else is required from cli.cjs.
+//   dist/cli/cli.cjs        all of ankra's other code, and commander: one instance of every
+//                           module (errors are told apart by class).
+//   dist/cli/vendor/*.cjs   the heavy libraries (undici, yaml, openid-client, ora, uqr),
+//                           each bundled and minified alone and loaded on first use through
+//                           src/core/vendor.ts with a V8 code cache.
+// @napi-rs/keyring (a native binary) and @kubernetes/client-node (ES module, doctor only)
+// stay in node_modules.
 import { build } from 'esbuild';
-import { rmSync, existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -19,37 +30,56 @@ const common = {
   bundle: true,
   platform: 'node',
   target: 'node20',
-  format: 'esm',
-  packages: 'external',
-  splitting: true,
   logLevel: 'warning',
   legalComments: 'none',
   define: { __ANKRA_VERSION__: JSON.stringify(pkg.version) },
-  chunkNames: 'chunks/[name]-[hash]',
   absWorkingDir: root,
 };
 
-// The CLI is two builds. dist/cli/main.cjs is the entry kubectl runs on every call: one
-// CommonJS file with the exec plugin's fast path inlined (a cache hit loads no other module
-// and never starts the ES module loader), which imports the rest only when needed. dist/cli/lib/ is everything else, split into chunks
-// so each command loads only what it uses.
-const LAZY = { './cli': './lib/cli.js', '../exec/mint': './lib/mint.js' };
-const lazyImports = {
-  name: 'ankra-lazy-imports',
+/** Libraries bundled into dist/cli/vendor/ and loaded lazily with a code cache. */
+export const VENDOR = ['undici', 'yaml', 'openid-client', 'ora', 'uqr'];
+/** Left in node_modules: native code, or an ES module only doctor loads. */
+const EXTERNAL = ['@napi-rs/keyring', '@kubernetes/client-node'];
+
+/** In main.cjs: the rest of the CLI is required from cli.cjs, never bundled twice. */
+const toCliBundle = {
+  name: 'ankra-cli-bundle',
   setup(b) {
-    b.onResolve({ filter: /^(\.\/cli|\.\.\/exec\/mint)$/ }, (args) => ({ path: LAZY[args.path], external: true }));
+    b.onResolve({ filter: /^\.\/cli\/run$|^\.\.\/exec\/mint$|^\.\/exec\/mint$/ }, () => ({ path: './cli.cjs', external: true }));
+  },
+};
+
+/** In cli.cjs: `import … from 'undici'` becomes `loadVendor('undici')`. */
+const vendored = {
+  name: 'ankra-vendor',
+  setup(b) {
+    const filter = new RegExp(`^(${VENDOR.map((v) => v.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})$`);
+    b.onResolve({ filter }, (a) => ({ path: a.path, namespace: 'ankra-vendor' }));
+    b.onLoad({ filter: /.*/, namespace: 'ankra-vendor' }, (a) => ({
+      contents: `module.exports = require(${JSON.stringify(join(root, 'src', 'core', 'vendor.ts'))}).loadVendor(${JSON.stringify(a.path)});`,
+      loader: 'js',
+      resolveDir: root,
+    }));
   },
 };
 
 if (want('cli')) {
-  if (clean) rmSync(join(root, 'dist', 'cli'), { recursive: true, force: true });
-  await build({ ...common, format: 'cjs', splitting: false, entryPoints: ['src/main.ts'], outfile: 'dist/cli/main.cjs', plugins: [lazyImports] });
-  await build({ ...common, entryPoints: { cli: 'src/cli.ts', mint: 'src/exec/mint.ts' }, outdir: 'dist/cli/lib' });
+  const out = join(root, 'dist', 'cli');
+  if (clean) rmSync(out, { recursive: true, force: true });
+  await build({ ...common, format: 'cjs', entryPoints: ['src/main.ts'], outfile: 'dist/cli/main.cjs', plugins: [toCliBundle], external: EXTERNAL });
+  await build({ ...common, format: 'cjs', minify: true, keepNames: true, entryPoints: ['src/cli/bundle.ts'], outfile: 'dist/cli/cli.cjs', plugins: [vendored], external: EXTERNAL });
+  for (const name of VENDOR) {
+    await build({ ...common, format: 'cjs', minify: true, legalComments: 'eof', entryPoints: { [name]: name }, outdir: 'dist/cli/vendor', external: EXTERNAL, outExtension: { '.js': '.cjs' } });
+  }
+  // The man page, from the command tree of the CLI just built.
+  const man = execFileSync(process.execPath, [join(out, 'main.cjs'), '__manpage'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  mkdirSync(join(root, 'dist', 'man'), { recursive: true });
+  writeFileSync(join(root, 'dist', 'man', 'ankra.1'), man);
 }
 
 if (want('emulator') && existsSync(join(root, 'fixtures', 'emulator', 'main.ts'))) {
   if (clean) rmSync(join(root, 'dist', 'emulator'), { recursive: true, force: true });
   const entryPoints = { main: 'fixtures/emulator/main.ts' };
   if (existsSync(join(root, 'fixtures', 'demo', 'demo.ts'))) entryPoints.demo = 'fixtures/demo/demo.ts';
-  await build({ ...common, entryPoints, outdir: 'dist/emulator' });
+  await build({ ...common, format: 'esm', packages: 'external', splitting: true, chunkNames: 'chunks/[name]-[hash]', entryPoints, outdir: 'dist/emulator' });
 }

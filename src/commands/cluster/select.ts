@@ -8,7 +8,7 @@ import { serverConfig, updateConfig } from '../../core/config';
 export default defineCommand({
   path: ['cluster', 'select'],
   summary: 'make a cluster the default for --cluster (ANKRA_CLUSTER overrides it)',
-  args: { cluster: arg.required('cluster', 'cluster name or id', undefined, { completes: 'cluster' }) },
+  args: { cluster: arg.required('cluster', 'cluster name or id', { completes: 'cluster' }) },
   flags: {},
   examples: ['ankra cluster select staging'],
   async run(opts, deps) {

@@ -10,6 +10,6 @@ export const clusterFlag = flag.string('cluster', WHICH_CLUSTER, { completes: 'c
  * `[cluster]`, for commands whose positional is free: they accept both `ankra doctor
  * staging` and `ankra doctor --cluster staging` (help shows the positional).
  */
-export const clusterArg = arg.optional('cluster', WHICH_CLUSTER, undefined, { completes: 'cluster' });
+export const clusterArg = arg.optional('cluster', WHICH_CLUSTER, { completes: 'cluster' });
 
 export const kubeconfigFlag = flag.string('path', 'the kubeconfig file (default: KUBECONFIG, else ~/.kube/config)', { completes: 'file' });

@@ -21,14 +21,14 @@ const isFor = (g: Grant, email: string) => (g.user_email ?? '').toLowerCase() ==
 export default defineCommand({
   path: ['cluster', 'access', 'grant'],
   summary: 'grant a member a role on a cluster, or on one namespace with --namespace',
-  args: { email: arg.required('email', "the member's email", parseEmail) },
+  args: { email: arg.required('email', "the member's email", { parse: parseEmail, completes: 'member' }) },
   flags: {
     cluster: clusterFlag,
     role: flag.string('role', 'what they may do', { choices: ROLES, fallback: 'view' }),
     namespace: flag.parsed('namespace', 'limit the grant to this namespace', parseNamespace),
     replace: flag.bool('replace what the member has on this cluster (a role or scope change), with as short a gap as the API allows'),
     wait: flag.bool('wait until Ankra has applied the grant to the cluster'),
-    timeout: flag.parsed('duration', 'how long --wait waits (e.g. 90s, 5m)', parseDuration, { fallbackText: '5m' }),
+    timeout: flag.parsed('duration', 'how long --wait waits (e.g. 90s, 5m; default 5m)', parseDuration),
   },
   examples: [
     'ankra cluster access grant alice@example.com --cluster staging --role edit --namespace team-a --wait',

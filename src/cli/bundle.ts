@@ -1,0 +1,6 @@
+/**
+ * The entry of `dist/cli/cli.cjs`, everything but the exec plugin's cache hit: the CLI's
+ * runner, and the plugin's slow path (a cache miss), which `src/main.ts` requires from here.
+ */
+export { main } from './run';
+export { mintForExec } from '../exec/mint';
