@@ -7,6 +7,7 @@ import { arg, defineCommand, flag } from '../../../cli/spec';
 import { ROLES, type Grant, type GrantRequest, type Role } from '../../../api/types';
 import type { Deps } from '../../../deps';
 import { ConflictError, UsageError, shellWord } from '../../../errors';
+import { orgLabel } from '../../../lookup/organisations';
 import { clusterFlag } from '../../shared/flags';
 import { describeGrant, grantView, grantee, grantsOn } from '../../shared/grants';
 import { parseDuration, parseEmail, parseNamespace } from '../../shared/values';
@@ -80,7 +81,7 @@ export default defineCommand({
 /** Creates the grant; the same one existing already is fine, another role there is a conflict. */
 async function create(deps: Deps, cluster: { id: string; label: string }, req: GrantRequest): Promise<Grant> {
   const api = await deps.api();
-  const created = await api.createGrant(cluster, req);
+  const created = await api.createGrant(cluster, req).catch((err: unknown) => explainRefusal(deps, err, req.user_email));
   if (created) {
     deps.out.success(`Granted ${describeGrant(created, cluster.label)} to ${grantee(created)} (${created.reconcile_status})`);
     return created;
@@ -97,6 +98,23 @@ async function create(deps: Deps, cluster: { id: string; label: string }, req: G
 }
 
 /**
+ * A grant the API refused (422) because of who it is for: name the person as the
+ * organisation knows them (an invitation not accepted yet, or no member at all).
+ */
+async function explainRefusal(deps: Deps, err: unknown, email: string): Promise<never> {
+  if (!(err instanceof UsageError) || !/user_email/.test(err.message)) throw err;
+  const org = await deps.organisations.effective().catch(() => undefined);
+  const users = org ? await deps.organisations.detail(org.organisation_id).then((d) => d.users, () => undefined) : undefined;
+  const user = users?.find((u) => u.email?.toLowerCase() === email.toLowerCase());
+  const where = org ? orgLabel(org) : 'the organisation';
+  if (user && (user.status === 'invited' || (!user.id && user.invite_id))) {
+    throw new UsageError(`${user.email ?? email} has not accepted the invitation to ${where} yet: access can be granted once they have`, { hint: 'ask them to accept it, then run this again' });
+  }
+  if (users && !user) throw new UsageError(`${email} is not a member of ${where}`, { hint: 'invite them to the organisation first (see `ankra cluster access members`)' });
+  throw err;
+}
+
+/**
  * Makes `req` the member's only grant on the cluster. The same scope with another role
  * cannot exist twice, so that old grant goes first and the new one follows at once; grants
  * of other scopes are returned as `superseded`, to revoke once the new one is in place (no gap).
@@ -110,11 +128,11 @@ export async function replace(deps: Deps, cluster: { id: string; label: string }
   let grant = same;
   if (!grant && clash) {
     await api.deleteGrant(cluster, clash.id);
-    grant = await api.createGrant(cluster, req);
+    grant = await api.createGrant(cluster, req).catch((err: unknown) => explainRefusal(deps, err, req.user_email));
     if (!grant) throw new ConflictError(`could not create the new grant on ${cluster.label} after revoking the old one`, 409, { hint: 'run the command again' });
     deps.out.success(`Replaced ${describeGrant(clash, cluster.label)} with ${grant.role} for ${grantee(grant)} (${grant.reconcile_status}; the API allows one grant per scope, so the old one went first)`);
   } else if (!grant) {
-    grant = await api.createGrant(cluster, req);
+    grant = await api.createGrant(cluster, req).catch((err: unknown) => explainRefusal(deps, err, req.user_email));
     if (!grant) throw new ConflictError(`the grant conflicts with an existing one on ${cluster.label}`, 409);
     deps.out.success(`Granted ${describeGrant(grant, cluster.label)} to ${grantee(grant)} (${grant.reconcile_status})`);
   } else if (others.length === 0) {

@@ -69,7 +69,7 @@ export default defineCommand({
       }
       throw new NotFoundError(`${opts.target} has no grants on ${target.label}`, { hint: `run \`ankra cluster access list ${shellWord(target.label)}\`` });
     }
-    if (opts.all) await confirm(deps, opts.yes, `Revoke all ${count(doomed.length, 'grant')} on ${target.label} (${whose(doomed)})? They lose kubectl access at once.`, `revoke --all --cluster ${shellWord(target.label)}`);
+    if (opts.all) await confirm(deps, opts.yes, `revoke all ${count(doomed.length, 'grant')} on ${target.label} (${whose(doomed)})`, `revoke --all --cluster ${shellWord(target.label)}`);
     const results = await revokeEach(deps, doomed.map((g) => ({ cluster: target, grant: g })));
     return finish(deps, results);
   },
@@ -85,11 +85,11 @@ function whose(grants: Grant[]): string {
   return people.length <= 3 ? people.join(', ') : `${people.slice(0, 3).join(', ')} and ${people.length - 3} others`;
 }
 
-/** Asks on a terminal; without one, --yes is required (exit 2). */
-async function confirm(deps: Deps, yes: boolean, question: string, retry: string): Promise<void> {
+/** Asks on a terminal; without one, --yes is required (exit 2). `action`: "revoke all 3 grants on staging (…)". */
+async function confirm(deps: Deps, yes: boolean, action: string, retry: string): Promise<void> {
   if (yes) return;
-  if (!deps.out.interactive) throw new UsageError(`${question.replace(/\?.*$/, '')}: refusing without confirmation`, { hint: `pass --yes: \`ankra cluster access ${retry} --yes\`` });
-  if (!(await deps.out.confirm(question))) throw new CancelledError('nothing revoked');
+  if (!deps.out.interactive) throw new UsageError(`refusing to ${action} without confirmation`, { hint: `pass --yes: \`ankra cluster access ${retry} --yes\`` });
+  if (!(await deps.out.confirm(`${action[0]?.toUpperCase()}${action.slice(1)}? They lose kubectl access at once.`))) throw new CancelledError('nothing revoked');
 }
 
 async function revokeEach(deps: Deps, items: Array<{ cluster: ClusterTarget; grant: Grant }>): Promise<Revoked[]> {
@@ -147,7 +147,7 @@ async function offboard(deps: Deps, email: string, yes: boolean): Promise<number
   const who = found[0] ? grantee(found[0].grant) : email;
   deps.out.info(`${who} has ${count(found.length, 'grant')} on ${count(onClusters, 'cluster')}:`);
   for (const f of found) deps.out.info(`  ${describeGrant(f.grant, f.cluster.label)} (${f.grant.reconcile_status})`);
-  await confirm(deps, yes, `Revoke ${count(found.length, 'grant')} of ${who} on ${count(onClusters, 'cluster')}?`, `revoke ${shellWord(email)} --all-clusters`);
+  await confirm(deps, yes, `revoke ${count(found.length, 'grant')} of ${who} on ${count(onClusters, 'cluster')}`, `revoke ${shellWord(email)} --all-clusters`);
   const results = await revokeEach(deps, found);
   const code = await finish(deps, results);
   return code || listFailed;
