@@ -8,9 +8,8 @@ import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { ANKRA_BIN, ankra, runProgram, sandbox, type Sandbox } from './helpers/cli';
 import { EMAIL, startEmulator, type InProcessEmulator } from './helpers/emulator';
-import { buildProgram } from '../src/cli';
+import { COMMANDS } from '../src/commands/index';
 import pkg from '../package.json' with { type: 'json' };
-import type { Command } from 'commander';
 
 let emu: InProcessEmulator;
 let box: Sandbox;
@@ -88,7 +87,7 @@ describe('HTTP client', () => {
     const r = await ankra(['cluster', 'list'], { env: { ...env, HTTPS_PROXY: 'http://127.0.0.1:9' } });
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/cannot reach Ankra .*proxy/);
+    expect(r.stderr).toMatch(/^ankra: cannot reach https:\/\/127\.0\.0\.1:\d+: .*; check .*proxy settings\n$/);
   });
 
   it('passes fields the contract does not name through -o json and -o yaml untouched', async () => {
@@ -113,9 +112,13 @@ describe('terminal output', () => {
     const lines = r.stdout.replace(/\r/g, '').trim().split('\n');
     // eslint-disable-next-line no-control-regex
     const plain = lines.map((l) => l.replace(/\u001b\[[0-9;]*m/g, ''));
-    expect(plain[0]).toMatch(/^NAME\s+ID\s+STATE\s+ENVIRONMENT\s+KIND\s+VERSION\s+AGE$/);
-    const idColumn = plain[0]?.indexOf('ID');
-    for (const l of plain.slice(1)) expect(l.indexOf('c0000000-')).toBe(idColumn);
+    expect(plain[0]).toMatch(/^NAME\s+STATE\s+ENVIRONMENT\s+KIND\s+VERSION\s+AGE$/);
+    const stateColumn = plain[0]?.indexOf('STATE');
+    for (const l of plain.slice(1)) expect(l.indexOf('online')).toBe(stateColumn);
+    // -o wide adds the ids, last
+    const wide = (await onPty(['cluster', 'list', '-o', 'wide'], { NO_COLOR: '1' })).stdout.replace(/\r/g, '').trim().split('\n');
+    expect(wide[0]).toMatch(/^NAME\s+STATE\s+ENVIRONMENT\s+KIND\s+VERSION\s+AGE\s+ID$/);
+    expect(wide[1]).toMatch(/ c0000000-0000-4000-8000-00000000000\d$/);
     expect(lines[0]).toContain('\u001b[1m'); // bold header
     expect(r.stdout).toContain('\u001b[32monline'); // green state
   });
@@ -124,7 +127,7 @@ describe('terminal output', () => {
     for (const r of [await onPty(['cluster', 'list'], { NO_COLOR: '1' }), await onPty(['--no-color', 'cluster', 'list'], { NO_COLOR: '' })]) {
       expect(r.code).toBe(0);
       expect(r.stdout).not.toContain('\u001b[');
-      expect(r.stdout).toMatch(/^NAME\s+ID/);
+      expect(r.stdout).toMatch(/^NAME\s+STATE/);
     }
   });
 
@@ -137,9 +140,7 @@ describe('terminal output', () => {
 });
 
 describe('help', () => {
-  const leaves = (cmd: Command, path: string[] = []): string[][] =>
-    cmd.commands.filter((c) => !(c as unknown as { _hidden: boolean })._hidden && c.name() !== 'help').flatMap((c) => (c.commands.length ? leaves(c, [...path, c.name()]) : [[...path, c.name()]]));
-  const commands = leaves(buildProgram(process.env, async () => undefined));
+  const commands = COMMANDS.filter((c) => !c.hidden).map((c) => [...c.path]);
 
   it('covers the whole command surface', () => {
     expect(commands.map((c) => c.join(' '))).toEqual(
@@ -147,24 +148,27 @@ describe('help', () => {
         'login',
         'logout',
         'auth status',
+        'auth token',
         'org list',
         'cluster list',
         'cluster select',
         'cluster access list',
         'cluster access grant',
         'cluster access revoke',
+        'cluster access wait',
         'cluster access members',
         'cluster kubeconfig add',
         'cluster kubeconfig remove',
         'cluster kubeconfig list',
-        'cluster kube-token',
         'doctor',
         'completion',
+        'version',
+        'help',
       ]),
     );
   });
 
-  it('every command has a one-line description and an example in --help', async () => {
+  it('every command has a one-line description, an example, and a one-line pointer to the global options in --help', async () => {
     const results = await Promise.all(commands.map((c) => ankra([...c, '--help'], { env: box.env })));
     results.forEach((r, i) => {
       const name = commands[i]?.join(' ');
@@ -172,11 +176,13 @@ describe('help', () => {
       const description = r.stdout.split('\n')[2] ?? '';
       expect(description.trim().length, name).toBeGreaterThan(10);
       expect(r.stdout, name).toMatch(/\nExamples?:\n {2}\$ .*\bankra /);
+      expect(r.stdout, name).toContain('Global options (--org, --output, --base-url, …): `ankra help options`.');
+      expect(r.stdout, name).not.toMatch(/--base-url <url>/);
     });
   });
 
-  it('--version prints the package version', async () => {
+  it('--version prints the package version and what it runs on', async () => {
     const r = await ankra(['--version'], { env: box.env });
-    expect(r.stdout.trim()).toBe(pkg.version);
+    expect(r.stdout.trim()).toBe(`ankra ${pkg.version} (Node ${process.version}, ${process.platform}-${process.arch})`);
   });
 });

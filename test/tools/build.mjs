@@ -16,6 +16,7 @@
 import { build } from 'esbuild';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -49,28 +50,42 @@ const toCliBundle = {
   },
 };
 
-/** In cli.cjs: `import … from 'undici'` becomes `loadVendor('undici')`. */
-const vendored = {
+/**
+ * In cli.cjs: `import … from 'undici'` reads from `loadVendor('undici')`: an ES module with
+ * the library's own export names (listed from the built vendor bundle), so default and named
+ * imports mean what they mean in the sources.
+ */
+const vendored = (exportsOf) => ({
   name: 'ankra-vendor',
   setup(b) {
     const filter = new RegExp(`^(${VENDOR.map((v) => v.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})$`);
     b.onResolve({ filter }, (a) => ({ path: a.path, namespace: 'ankra-vendor' }));
-    b.onLoad({ filter: /.*/, namespace: 'ankra-vendor' }, (a) => ({
-      contents: `module.exports = require(${JSON.stringify(join(root, 'src', 'core', 'vendor.ts'))}).loadVendor(${JSON.stringify(a.path)});`,
-      loader: 'js',
-      resolveDir: root,
-    }));
+    b.onLoad({ filter: /.*/, namespace: 'ankra-vendor' }, (a) => {
+      const names = exportsOf(a.path).filter((n) => n !== 'default' && n !== '__esModule' && /^[A-Za-z_$][\w$]*$/.test(n));
+      return {
+        contents: [
+          `import { loadVendor } from ${JSON.stringify(join(root, 'src', 'core', 'vendor.ts'))};`,
+          `const m = loadVendor(${JSON.stringify(a.path)});`,
+          'export default m.__esModule ? m.default : m;',
+          ...(names.length ? [`export const { ${names.join(', ')} } = m;`] : []),
+        ].join('\n'),
+        loader: 'js',
+        resolveDir: root,
+      };
+    });
   },
-};
+});
 
 if (want('cli')) {
   const out = join(root, 'dist', 'cli');
   if (clean) rmSync(out, { recursive: true, force: true });
-  await build({ ...common, format: 'cjs', entryPoints: ['src/main.ts'], outfile: 'dist/cli/main.cjs', plugins: [toCliBundle], external: EXTERNAL });
-  await build({ ...common, format: 'cjs', minify: true, keepNames: true, entryPoints: ['src/cli/bundle.ts'], outfile: 'dist/cli/cli.cjs', plugins: [vendored], external: EXTERNAL });
   for (const name of VENDOR) {
     await build({ ...common, format: 'cjs', minify: true, legalComments: 'eof', entryPoints: { [name]: name }, outdir: 'dist/cli/vendor', external: EXTERNAL, outExtension: { '.js': '.cjs' } });
   }
+  const requireBuilt = createRequire(join(out, 'vendor', 'x.cjs'));
+  const exportsOf = (name) => Object.keys(requireBuilt(`./${name}.cjs`));
+  await build({ ...common, format: 'cjs', entryPoints: ['src/main.ts'], outfile: 'dist/cli/main.cjs', plugins: [toCliBundle], external: EXTERNAL });
+  await build({ ...common, format: 'cjs', minify: true, keepNames: true, entryPoints: ['src/cli/bundle.ts'], outfile: 'dist/cli/cli.cjs', plugins: [vendored(exportsOf)], external: EXTERNAL });
   // The man page, from the command tree of the CLI just built.
   const man = execFileSync(process.execPath, [join(out, 'main.cjs'), '__manpage'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
   mkdirSync(join(root, 'dist', 'man'), { recursive: true });

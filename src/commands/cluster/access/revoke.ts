@@ -127,7 +127,8 @@ async function finish(deps: Deps, results: Revoked[]): Promise<number> {
   for (const r of ok) deps.out.success(`Revoked ${r.user_email ?? r.grant_id}'s grant ${r.grant_id} on ${r.cluster}`);
   for (const r of failed) deps.out.warn(`could not revoke ${r.user_email ?? '?'}'s grant ${r.grant_id} on ${r.cluster}: ${r.error ?? ''}`);
   const clusters = new Set(ok.map((r) => r.cluster));
-  deps.out.info(`Revoked ${count(ok.length, 'grant')}${clusters.size > 1 ? ` on ${count(clusters.size, 'cluster')}` : ''}${failed.length ? `; ${failed.length} failed` : ''}`);
+  const where = clusters.size > 1 ? ` on ${count(clusters.size, 'cluster')}` : clusters.size === 1 ? ` on ${[...clusters][0]}` : '';
+  deps.out.info(`Revoked ${count(ok.length, 'grant')}${where}${failed.length ? `; ${failed.length} failed` : ''}`);
   await deps.out.result({ revoked: ok.length, grant_ids: ok.map((r) => r.grant_id), failed: failed.map((r) => ({ cluster: r.cluster, grant_id: r.grant_id, error: r.error })) });
   return failed.length ? Exit.FAILURE : Exit.OK;
 }
