@@ -1,6 +1,7 @@
 // `ankra doctor` against the emulator: one test per broken link (each state makes the
 // expected check fail with its fix and exit code, later checks skipped), and the healthy
-// case, in both table and json form.
+// case, in both table and json form. Started from a kubectl context, doctor uses exactly
+// what the context pins (a second organisation's cluster included).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,21 +22,19 @@ function box(env: NodeJS.ProcessEnv = {}): Sandbox {
   return b;
 }
 
-/** A sandbox logged in as `email` (OIDC) with the kubectl context for `cluster` added. */
-async function member(email: string, cluster: string, namespace?: string): Promise<Sandbox> {
+/** A sandbox logged in as `email` (with that user's API token) with the kubectl context for `cluster` added. */
+async function member(email: string, cluster: string, namespace?: string, org?: string): Promise<Sandbox> {
   const b = box();
-  await emu.hook('POST', 'oidc/auto-approve', { email });
-  const login = await ankra(['login', '--no-browser'], { env: b.env });
-  await emu.hook('POST', 'oidc/auto-approve', { email: null });
+  const login = await ankra(['login', '--with-token'], { env: b.env, input: emu.tokens[email] });
   expect(login.code, login.stderr).toBe(0);
-  const add = await ankra(['cluster', 'kubeconfig', 'add', cluster, '--use', ...(namespace ? ['--namespace', namespace] : [])], { env: b.env });
+  const add = await ankra([...(org ? ['--org', org] : []), 'cluster', 'kubeconfig', 'add', cluster, '--use', ...(namespace ? ['--namespace', namespace] : [])], { env: b.env });
   expect(add.code, add.stderr).toBe(0);
   return b;
 }
 
-async function grant(email: string, cluster: string, body: Record<string, unknown> = { scope: 'cluster', role: 'view' }) {
-  const r = await emu.api('POST', `/api/v1/clusters/${cluster}/access/grants`, { token: emu.tokens[EMAIL.admin], body: { user_email: email, ...body } });
-  expect(r.status).toBe(201);
+async function grant(email: string, cluster: string, body: Record<string, unknown> = { scope: 'cluster', role: 'view' }, org?: string) {
+  const r = await emu.api('POST', `/api/v1/clusters/${cluster}/access/grants`, { token: emu.tokens[org ? EMAIL.globexAdmin : EMAIL.admin], org, body: { user_email: email, ...body } });
+  expect([200, 201]).toContain(r.status);
   return r.body as { grant: { id: string } };
 }
 
@@ -62,9 +61,8 @@ describe.skipIf(SKIP_KUBECTL)('ankra doctor', () => {
   let healthy: Sandbox;
   beforeAll(async () => {
     emu = await startEmulator({ reconcileDelayMs: 0 });
-    await emu.hook('POST', 'ttl', { poll_interval_s: 0.05 });
     await grant(EMAIL.alice, S, { scope: 'namespace', namespace: 'team-a', role: 'edit' });
-    await new Promise((r) => setTimeout(r, 50));
+    await emu.hook('POST', 'reconcile/now');
     healthy = await member(EMAIL.alice, 'staging', 'team-a');
   });
   afterAll(async () => {
@@ -77,18 +75,42 @@ describe.skipIf(SKIP_KUBECTL)('ankra doctor', () => {
     expect(code).toBe(0);
     expect(report.ok).toBe(true);
     expect(report.checks.map((c) => [c.check, c.status])).toEqual(CHECKS.map((c) => [c, 'ok']));
+    expect(report).toMatchObject({ organisation: 'acme', cluster: 'staging', context: 'ankra-staging' });
     expect(report.checks.find((c) => c.check === 'kubernetes')?.detail).toContain('you are alice@acme.test');
-    expect(report.checks.find((c) => c.check === 'grant')?.detail).toBe('edit in namespace team-a (applied)');
+    // a member cannot read grants: the token proves one exists
+    expect(report.checks.find((c) => c.check === 'grant')?.detail).toMatch(/you have a grant/);
     const table = await ankra(['doctor'], { env: healthy.env });
     expect(table.code).toBe(0);
-    expect(table.stdout).toMatch(/✓ permissions\s+you may list pods in team-a/);
+    // piped: words, not glyphs
+    expect(table.stdout).toMatch(/^ok {2}permissions\s+you may list pods in team-a/m);
+    expect(table.stdout).not.toContain('✓');
     expect(table.stdout).toContain('kubectl should work: kubectl --context ankra-staging get pods');
+  });
+
+  it('takes the cluster as a positional or as --cluster', async () => {
+    for (const args of [['staging'], ['--cluster', 'staging']]) {
+      const { code, report } = await doctor(healthy, args);
+      expect(code).toBe(0);
+      expect(report.cluster).toBe('staging');
+    }
+  });
+
+  it("a context of the user's other organisation is checked with the organisation it pins", async () => {
+    await grant(EMAIL.bob, IDS.clusters.globexStaging, { scope: 'cluster', role: 'view' }, IDS.orgs.globex);
+    await emu.hook('POST', 'reconcile/now');
+    // bob's current organisation is acme; the context was added for globex's staging
+    const b = await member(EMAIL.bob, 'staging', undefined, 'globex');
+    const { code, report } = await doctor(b);
+    expect(report.checks.filter((c) => c.status !== 'ok')).toEqual([]);
+    expect(code).toBe(0);
+    expect(report).toMatchObject({ organisation: 'globex', cluster: 'staging', context: 'ankra-staging' });
+    expect(report.checks.find((c) => c.check === 'organisation')?.detail).toContain('pinned by kubectl context ankra-staging');
   });
 
   it('server unreachable → server, exit 1', async () => {
     const { code, report } = await doctor(box(), ['--cluster', S], { ANKRA_BASE_URL: 'https://127.0.0.1:9' });
     expect(code).toBe(1);
-    expectBrokenAt(report, 'server', /cannot reach Ankra at https:\/\/127\.0\.0\.1:9: connection refused/, /--base-url/);
+    expectBrokenAt(report, 'server', /cannot reach https:\/\/127\.0\.0\.1:9: connection refused/, /--base-url/);
   });
 
   it('TLS not trusted → server, exit 1', async () => {
@@ -106,12 +128,12 @@ describe.skipIf(SKIP_KUBECTL)('ankra doctor', () => {
   it('a rejected credential → login, exit 6', async () => {
     const { code, report } = await doctor(box({ ANKRA_API_TOKEN: 'ankra_pat_nope_nope_nope_nope_0000' }), ['--cluster', S]);
     expect(code).toBe(6);
-    expectBrokenAt(report, 'login', /rejected your credentials/, /ANKRA_API_TOKEN/);
+    expectBrokenAt(report, 'login', /rejected the API token from ANKRA_API_TOKEN/, /ANKRA_API_TOKEN/);
   });
 
-  it('an organisation one is not in → organisation, exit 7', async () => {
+  it('an organisation one is not in → organisation, exit 6', async () => {
     const { code, report } = await doctor(box({ ANKRA_API_TOKEN: emu.tokens[EMAIL.alice] }), ['--cluster', S, '--org', IDS.orgs.globex]);
-    expect(code).toBe(7);
+    expect(code).toBe(6);
     expectBrokenAt(report, 'organisation', /not a member/, /org/);
   });
 
@@ -119,6 +141,17 @@ describe.skipIf(SKIP_KUBECTL)('ankra doctor', () => {
     const { code, report } = await doctor(box({ ANKRA_API_TOKEN: emu.tokens[EMAIL.alice] }), ['--cluster', 'nope']);
     expect(code).toBe(3);
     expectBrokenAt(report, 'cluster', /cluster "nope" not found/, /ankra cluster list/);
+  });
+
+  it('an offline cluster is its own failure, with the real cause → cluster, exit 5', async () => {
+    await emu.hook('POST', `clusters/${S}`, { online: false });
+    try {
+      const { code, report } = await doctor(healthy);
+      expect(code).toBe(5);
+      expectBrokenAt(report, 'cluster', /staging is offline: its Ankra agent is disconnected; kubectl will fail until it reconnects/, /Ankra agent/);
+    } finally {
+      await emu.hook('POST', `clusters/${S}`, { online: true });
+    }
   });
 
   it('Cluster Access disabled, and a sandbox → cluster-access, exit 1', async () => {
@@ -130,53 +163,43 @@ describe.skipIf(SKIP_KUBECTL)('ankra doctor', () => {
     try {
       const { code, report } = await doctor(b, ['--cluster', S]);
       expect(code).toBe(1);
-      expectBrokenAt(report, 'cluster-access', /Cluster Access is not enabled for this Ankra deployment/, /enable the access gateway/);
+      expectBrokenAt(report, 'cluster-access', /Cluster Access is not enabled for this cluster or Ankra deployment/, /enable the access gateway/);
     } finally {
       await emu.hook('POST', 'gateway', { enabled: true });
     }
   });
 
-  it('no grant → grant, exit 6, with the line an admin would run', async () => {
+  it('no grant → grant, exit 6, with the line an admin would run (with the real email)', async () => {
     const { code, report } = await doctor(box({ ANKRA_API_TOKEN: emu.tokens[EMAIL.bob] }), ['--cluster', 'prod-eu']);
     expect(code).toBe(6);
-    expectBrokenAt(report, 'grant', /no access grant on prod-eu/, /ankra cluster access grant <your-email> --cluster prod-eu/);
+    expectBrokenAt(report, 'grant', /no access grant on prod-eu/, /^ask an organisation admin to run `ankra cluster access grant bob@acme\.test --cluster prod-eu`$/);
   });
 
-  it('grant pending, failed, or the cluster offline → grant, exit 1', async () => {
-    const b = box({ ANKRA_API_TOKEN: emu.tokens[EMAIL.bob] });
+  it('an admin sees their own grant pending or failed → grant, exit 1', async () => {
+    const b = box({ ANKRA_API_TOKEN: emu.tokens[EMAIL.admin] });
     await emu.hook('POST', 'reconcile', { delay_ms: 600_000 });
-    const g = await grant(EMAIL.bob, P);
+    const g = await grant(EMAIL.admin, P);
     await emu.hook('POST', 'reconcile', { delay_ms: 0 });
     const pending = await doctor(b, ['--cluster', 'prod-eu']);
-    expectBrokenAt(pending.report, 'grant', /still pending/, /ankra doctor --cluster prod-eu/);
+    expectBrokenAt(pending.report, 'grant', /still pending/, /ankra cluster access wait [0-9a-f-]{36} --cluster prod-eu/);
     await emu.api('DELETE', `/api/v1/clusters/${P}/access/grants/${g.grant.id}`, { token: emu.tokens[EMAIL.admin] });
 
     await emu.hook('POST', `clusters/${P}`, { fail_next_reconcile: 'RoleBinding rejected by admission webhook' });
-    const failedGrant = await grant(EMAIL.bob, P);
-    await new Promise((r) => setTimeout(r, 50));
+    const failedGrant = await grant(EMAIL.admin, P);
+    await emu.hook('POST', 'reconcile/now');
     const failed = await doctor(b, ['--cluster', 'prod-eu']);
     expect(failed.code).toBe(1);
-    expectBrokenAt(failed.report, 'grant', /failed to apply: RoleBinding rejected by admission webhook/, /revoke and grant it again/);
+    expectBrokenAt(failed.report, 'grant', /failed to apply: RoleBinding rejected by admission webhook/, /--replace/);
     await emu.api('DELETE', `/api/v1/clusters/${P}/access/grants/${failedGrant.grant.id}`, { token: emu.tokens[EMAIL.admin] });
-
-    await emu.hook('POST', `clusters/${P}`, { online: false });
-    try {
-      await grant(EMAIL.bob, P);
-      await new Promise((r) => setTimeout(r, 50));
-      const offline = await doctor(b, ['--cluster', 'prod-eu']);
-      expectBrokenAt(offline.report, 'grant', /prod-eu is offline/, /reconnects|agent/);
-    } finally {
-      await emu.hook('POST', `clusters/${P}`, { online: true });
-    }
   });
 
-  it('no token can be minted (rate limited) → token, exit 1', async () => {
+  it('no token can be minted (rate limited) → grant (a token is the proof), exit 1', async () => {
     const b = box({ ANKRA_API_TOKEN: emu.tokens[EMAIL.alice] });
     await emu.hook('POST', 'faults', { path_prefix: `/api/v1/clusters/${S}/k8s-token`, status: 429, retry_after_s: 90 });
     try {
       const { code, report } = await doctor(b, ['--cluster', S]);
       expect(code).toBe(1);
-      expectBrokenAt(report, 'token', /rate limited/, /try again in 90 s/);
+      expectBrokenAt(report, 'grant', /rate limited/, /try again in 90 s/);
     } finally {
       await emu.hook('DELETE', 'faults');
     }
@@ -220,25 +243,23 @@ describe.skipIf(SKIP_KUBECTL)('ankra doctor', () => {
     expectBrokenAt(report, 'kubernetes', /kubectl would not trust the certificate/, /--ca-file CA\.pem cluster kubeconfig add/);
   });
 
-  it("the context's namespace is not the one granted → namespace, exit 1", async () => {
-    const b = await member(EMAIL.alice, 'staging', 'kube-system');
+  it("an admin's context in another namespace than granted → namespace, exit 1", async () => {
+    await grant(EMAIL.admin, S, { scope: 'namespace', namespace: 'team-a', role: 'view' });
+    await emu.hook('POST', 'reconcile/now');
+    const b = await member(EMAIL.admin, 'staging', 'kube-system');
     const { code, report } = await doctor(b);
     expect(code).toBe(1);
     expectBrokenAt(report, 'namespace', /uses namespace kube-system, but your grant is for team-a/, /kubectl config set-context ankra-staging --namespace team-a/);
   });
 
-  it('the cluster does not allow listing pods in the context\'s namespace → permissions, exit 1', async () => {
-    // An admin using an API token cannot see which grants are theirs, so the namespace check
-    // cannot tell; the cluster itself (SelfSubjectAccessReview) then says no.
-    await grant(EMAIL.admin, S, { scope: 'namespace', namespace: 'team-a', role: 'view' });
-    await new Promise((r) => setTimeout(r, 50));
-    const b = box({ ANKRA_API_TOKEN: emu.tokens[EMAIL.admin] });
-    const add = await ankra(['cluster', 'kubeconfig', 'add', 'staging', '--use', '--namespace', 'kube-system'], { env: b.env });
-    expect(add.code, add.stderr).toBe(0);
+  it("a member whose context's namespace is not allowed → permissions, exit 1", async () => {
+    // A member cannot read grants, so the namespace check cannot tell; the cluster itself
+    // (SelfSubjectAccessReview) then says no.
+    const b = await member(EMAIL.alice, 'staging', 'kube-system');
     const { code, report } = await doctor(b);
     expect(code).toBe(1);
-    expect(report.checks.find((c) => c.check === 'namespace')?.detail).toContain('not visible to this login');
-    expectBrokenAt(report, 'permissions', /may not list pods in kube-system/, /ankra cluster access list --cluster staging/);
+    expect(report.checks.find((c) => c.check === 'namespace')?.detail).toContain('visible to organisation admins only');
+    expectBrokenAt(report, 'permissions', /may not list pods in kube-system/, /ankra cluster access list staging --user alice@acme\.test/);
   });
 
   it('uses the current kubectl context when no cluster is given', async () => {

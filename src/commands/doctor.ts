@@ -17,6 +17,7 @@ import { orgLabel } from '../lookup/organisations';
 import { clusterArg, clusterFlag, kubeconfigFlag } from './shared/flags';
 import { otherOrgsWithAccess } from './shared/other-orgs';
 import { cacheMinted } from './shared/token';
+import { findOnPath } from '../kube/exec-command';
 
 export type CheckStatus = 'ok' | 'fail' | 'skip';
 
@@ -115,7 +116,7 @@ export default defineCommand({
         const chosen = await d.organisations.chosenId();
         const found = await d.organisations.effective();
         if (chosen && !(await d.organisations.list()).some((o) => o.organisation_id === chosen)) {
-          throw broken(`you are not a member of organisation ${d.target.org ?? chosen}`, 'run `ankra org list` and pass --org', Exit.PERMISSION);
+          throw broken(`you are not a member of organisation ${d.target.org ?? chosen}`, 'run `ankra org list` and pass --org', Exit.AUTH);
         }
         if (!found) throw broken('you belong to no organisation', 'ask an admin to invite you to their organisation', Exit.AUTH);
         return [`${orgLabel(found)}${found.name && found.slug && found.name !== found.slug ? ` (${found.name})` : ''}${chosen ? '' : ', your current one'}${start.from ? ` (pinned by ${start.from})` : ''}`, found];
@@ -191,7 +192,8 @@ export default defineCommand({
       });
       await report.check('permissions', async () => {
         if (!(await k8s.canI('list', 'pods', ns).catch(asKube))) {
-          throw broken(`the cluster says you may not list pods in ${ns}`, `check your grant with an organisation admin (\`ankra cluster access list ${shellWord(target.label)}\`)`);
+          const pendingMaybe = grants ? '' : ' (a new grant may still be pending, or be for another namespace)';
+          throw broken(`the cluster says you may not list pods in ${ns}${pendingMaybe}`, `ask an organisation admin to check your grant: \`ankra cluster access list ${shellWord(target.label)} --user ${shellWord((await d.organisations.me().catch(() => undefined))?.email ?? 'YOUR-EMAIL')}\``);
         }
         return [`you may list pods in ${ns} (SelfSubjectAccessReview)`, undefined];
       });
@@ -205,7 +207,7 @@ export default defineCommand({
     const doc: DoctorReport = {
       ok: report.exit === Exit.OK,
       server: d.target.baseUrl,
-      organisation: null,
+      organisation: (await d.organisations.effective().catch(() => undefined).then((o) => (o ? orgLabel(o) : null))) ?? null,
       cluster: cluster?.name ?? null,
       context: ctx,
       checks: report.results,
@@ -237,7 +239,9 @@ async function startingPoint(deps: Deps, loc: KubeconfigLocation, given: string 
 
 /** The grant check, from the mint's answer; an admin also sees the grant's state. */
 async function grantCheck(deps: Deps, cluster: Cluster, admin: boolean, mint: { minted: MintedToken } | { error: unknown }): Promise<[string, Grant[] | undefined]> {
-  if ('error' in mint && mint.error instanceof NoGrantError) {
+  // A token is the API's only proof of access: another failure means it cannot be told.
+  if ('error' in mint && !(mint.error instanceof NoGrantError)) throw mint.error;
+  if ('error' in mint) {
     const me = (await deps.organisations.me().catch(() => undefined))?.email ?? deps.credentials()?.email();
     const elsewhere = await otherOrgsWithAccess(deps, cluster.name);
     const also = elsewhere.length ? `; you do have access to ${cluster.name} in ${elsewhere.join(', ')} (\`ankra --org ${shellWord(elsewhere[0] as string)} doctor ${shellWord(cluster.name)}\`)` : '';
@@ -278,8 +282,6 @@ function realpath(p: string): string | undefined {
 
 function resolveCommand(command: string, env: NodeJS.ProcessEnv): string | undefined {
   if (isAbsolute(command)) return realpath(command);
-  const found = findOnPathSync(command, env);
+  const found = findOnPath(command, env);
   return found ? realpath(found) : undefined;
 }
-
-import { findOnPath as findOnPathSync } from '../kube/exec-command';
