@@ -278,9 +278,9 @@ export class Output {
   /**
    * Progress for something slow: an ora spinner on a TTY; plain lines otherwise, when the
    * state changes and at most every `heartbeatMs` otherwise (a CI log shows it is alive
-   * without being flooded).
+   * without being flooded). `ttyOnly`: a counter, shown on a terminal only.
    */
-  async progress(text: string, opts: { heartbeatMs?: number } = {}): Promise<Progress> {
+  async progress(text: string, opts: { heartbeatMs?: number; ttyOnly?: boolean } = {}): Promise<Progress> {
     // A terminal that reports no width (a pty nobody sized, e.g. `script` in CI) sends ora
     // into an endless clear-line loop: plain lines there.
     if (this.stderrTTY && (stderrColumns() ?? 0) > 0) {
@@ -288,6 +288,7 @@ export class Output {
       const s = startSpinner(clean(text), this.colorErr, { ok: this.paint('✓', 'green', 'err'), fail: this.paint('✗', 'red', 'err') });
       return { update: (t) => s.update(clean(t)), succeed: (t) => s.succeed(clean(t)), fail: (t) => s.fail(clean(t)), stop: () => s.stop() };
     }
+    if (opts.ttyOnly) return { update: () => undefined, succeed: (t) => writeStderr(`${clean(t)}\n`), fail: (t) => writeStderr(`${clean(t)}\n`), stop: () => undefined };
     const heartbeat = opts.heartbeatMs ?? 30_000;
     let last = clean(text);
     let lastAt = this.now();

@@ -25,7 +25,7 @@ export async function fanOut<T>(
   const out: Outcome<T>[] = new Array(clusters.length);
   let next = 0;
   let done = 0;
-  const progress = clusters.length > limit && !deps.out.machine ? await deps.out.progress(`${what}: 0/${clusters.length} clusters`) : undefined;
+  const progress = clusters.length > limit && !deps.out.machine ? await deps.out.progress(`${what}: 0/${clusters.length} clusters`, { ttyOnly: true }) : undefined;
   const worker = async () => {
     while (next < clusters.length) {
       const i = next++;

@@ -94,7 +94,7 @@ async function confirm(deps: Deps, yes: boolean, action: string, retry: string):
 
 async function revokeEach(deps: Deps, items: Array<{ cluster: ClusterTarget; grant: Grant }>): Promise<Revoked[]> {
   const api = await deps.api();
-  const progress = items.length > 1 && !deps.out.machine ? await deps.out.progress(`Revoking ${count(items.length, 'grant')}`) : undefined;
+  const progress = items.length > 1 && !deps.out.machine ? await deps.out.progress(`Revoking ${count(items.length, 'grant')}`, { ttyOnly: true }) : undefined;
   const results: Revoked[] = [];
   let done = 0;
   const queue = [...items];

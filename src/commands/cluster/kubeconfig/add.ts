@@ -151,7 +151,8 @@ async function reachableClusters(deps: Deps): Promise<{ found: Reachable[]; fail
   rememberForCompletion(deps.paths.cacheDir, deps.target.baseUrl, await deps.organisations.chosenId(), 'clusters', clusters.map((c) => c.name));
   const found: Reachable[] = [];
   const failed: Array<{ cluster: Cluster; error: unknown }> = [];
-  const progress = clusters.length > 4 && !deps.out.machine ? await deps.out.progress(`Checking your access on ${clusters.length} clusters`) : undefined;
+  const unavailable: AccessUnavailableError[] = [];
+  const progress = clusters.length > 4 && !deps.out.machine ? await deps.out.progress(`Checking your access on ${clusters.length} clusters`, { ttyOnly: true }) : undefined;
   let pauseUntil = 0;
   let next = 0;
   let done = 0;
@@ -173,7 +174,8 @@ async function reachableClusters(deps: Deps): Promise<{ found: Reachable[]; fail
             progress?.update(`Rate limited by Ankra: pacing (${done}/${clusters.length} clusters checked)`);
             continue;
           }
-          if (!(err instanceof NoGrantError || err instanceof AccessUnavailableError)) failed.push({ cluster, error: err });
+          if (err instanceof AccessUnavailableError) unavailable.push(err);
+          else if (!(err instanceof NoGrantError)) failed.push({ cluster, error: err });
         }
         break;
       }
@@ -192,6 +194,8 @@ async function reachableClusters(deps: Deps): Promise<{ found: Reachable[]; fail
   found.sort((a, b) => (order.get(a.cluster.id) ?? 0) - (order.get(b.cluster.id) ?? 0));
   if (found.length === 0) {
     if (failed.length) throw failed[0]?.error;
+    // Every cluster without Cluster Access: say why, not "no grant".
+    if (unavailable.length === clusters.length && unavailable[0]) throw unavailable[0];
     const elsewhere = await otherOrgsWithAccess(deps);
     throw new NotFoundError('you have no access grant on any cluster of this organisation', {
       hint: elsewhere.length
