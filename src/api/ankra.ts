@@ -237,7 +237,14 @@ export class AnkraApi {
   async loginPoll(ticket: string, codeVerifier: string, signal?: AbortSignal): Promise<PollResult | { done: false; retry: HttpResponse }> {
     const res = await this.http.send({ method: 'POST', path: '/api/v1/cli/login/poll', body: { ticket, code_verifier: codeVerifier }, signal });
     if (res.status >= 500) return { done: false, retry: res };
-    if (res.status !== 200) throw toError(res, { action: 'log in' });
+    if (res.status !== 200) {
+      // Final: the platform's own words, with what to do.
+      const detail = detailOf(res);
+      const why = detail ? ` (${detail})` : '';
+      if (res.status === 410) throw new AuthError(`the login expired before it was approved${why}`, { hint: 'run `ankra login` again and approve it within 10 minutes' });
+      if (res.status === 403) throw new AuthError(`the platform refused this login${why}`, { hint: 'run `ankra login` again' });
+      throw toError(res, { action: 'log in' });
+    }
     let body: unknown;
     try {
       body = JSON.parse(res.text);

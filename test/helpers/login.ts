@@ -132,3 +132,83 @@ export function cachedTokenFiles(env: NodeJS.ProcessEnv): string[] {
 }
 
 export const mode = (path: string) => statSync(path).mode & 0o777;
+
+export interface PtyAnkra {
+  /** Everything the terminal showed so far (stdout and stderr, as a person sees them). */
+  output(): string;
+  waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+  /** Types at the terminal (e.g. '\u0003' for Ctrl-C). */
+  type(text: string): void;
+  done: Promise<RunResult>;
+}
+
+/**
+ * `ankra ARGS` on a pseudo-terminal (util-linux `script`), as a person runs it: stdin, stdout
+ * and stderr are the terminal; Ctrl-C is typed, and the terminal sends SIGINT.
+ */
+export function startOnPty(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000): PtyAnkra {
+  const quoted = [process.execPath, ANKRA_BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const child = spawn('script', ['-qfec', `stty cols 200 rows 50; exec ${quoted}`, '/dev/null'], { env: { TERM: 'xterm', ...env }, cwd: env.HOME, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  const listeners = new Set<() => void>();
+  const onData = (d: Buffer) => {
+    out += d.toString();
+    for (const l of listeners) l();
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const done = new Promise<RunResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      for (const l of listeners) l();
+      resolve({ code, signal, stdout: out, stderr: '' });
+    });
+  });
+  const waitFor = (re: RegExp, ms = 15_000) =>
+    new Promise<RegExpExecArray>((resolve, reject) => {
+      const check = () => {
+        const m = re.exec(out);
+        if (m) {
+          listeners.delete(check);
+          clearTimeout(t);
+          resolve(m);
+        } else if (child.exitCode !== null || child.signalCode !== null) {
+          listeners.delete(check);
+          clearTimeout(t);
+          reject(new Error(`ankra ended before printing ${re}: ${out}`));
+        }
+      };
+      const t = setTimeout(() => {
+        listeners.delete(check);
+        reject(new Error(`ankra did not print ${re} within ${ms} ms: ${out}`));
+      }, ms);
+      listeners.add(check);
+      check();
+    });
+  return { output: () => out, waitFor, type: (text) => child.stdin?.write(text), done };
+}
+
+/** What the terminal showed, without escape sequences and carriage returns. */
+export function plainText(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
+}
+
+/** Plays the browser on the CLI login's approval page: opens `authUrl`, picks `email`, approves. */
+export async function approveInBrowser(emu: EmulatorHandle, authUrl: string, email: string): Promise<{ status: number; html: string }> {
+  const page = await request(authUrl, { dispatcher: emu.dispatcher });
+  if (page.statusCode !== 200) throw new Error(`approval page answered ${page.statusCode}`);
+  const form = parseForm(await page.body.text());
+  const fields = form.fields;
+  if (!form.options.email?.includes(email)) throw new Error(`${email} is not offered on the approval page`);
+  fields.set('email', email);
+  const res = await request(new URL(form.action, authUrl).href, {
+    dispatcher: emu.dispatcher,
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: fields.toString(),
+  });
+  return { status: res.statusCode, html: await res.body.text() };
+}
