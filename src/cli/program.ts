@@ -49,7 +49,9 @@ export function readOptions(spec: CommandSpec, rawArgs: unknown[], rawOpts: Reco
   for (const [key, f] of Object.entries(spec.flags)) {
     const raw = rawOpts[key];
     if (f.kind === 'bool') {
-      out[key] = raw === true;
+      // commander reads `--no-browser` as `browser: false`
+      const negated = /^no[A-Z]/.test(key) ? rawOpts[key.charAt(2).toLowerCase() + key.slice(3)] === false : false;
+      out[key] = raw === true || negated;
       continue;
     }
     out[key] = raw === undefined ? f.fallback : readValue(`${flagName(key)}`, raw as string, f.parse, f.choices);
