@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import { defineCommand, flag } from '../cli/spec';
 import type { Deps } from '../deps';
 import type { SessionMeta } from '../core/config';
+import type { Organisation } from '../api/types';
 import { readConfig, updateConfig } from '../core/config';
 import { day, parseTime, relative } from '../core/time';
 import { AnkraError, AuthError, CancelledError, UsageError, messageOf, oneLine } from '../errors';
@@ -93,11 +94,11 @@ function readStdinToken(): string {
 }
 
 /** Who the token belongs to, from the organisation's member list (best effort). */
-async function whoIs(deps: Deps, token: string): Promise<string | undefined> {
+async function whoIs(deps: Deps, token: string, known?: Organisation[]): Promise<string | undefined> {
   try {
     const { AnkraApi } = await import('../api/ankra');
     const api = new AnkraApi(await deps.http(), { bearer: async () => token, rejectedHint: () => '' }, undefined);
-    const orgs = await api.organisations();
+    const orgs = known ?? (await api.organisations());
     const org = orgs.find((o) => o.user_current) ?? orgs[0];
     if (!org) return undefined;
     return (await api.organisation(org.organisation_id)).users.find((u) => u.user_current)?.email ?? undefined;
@@ -115,8 +116,7 @@ async function loginWithToken(deps: Deps): Promise<number> {
   let store = forced ? await chooseSessionStore(deps) : undefined;
   const { AnkraApi } = await import('../api/ankra');
   const probe = new AnkraApi(await deps.http(), { bearer: async () => token, rejectedHint: () => 'check the token (it may be expired or revoked); nothing was saved' }, undefined);
-  await probe.organisations();
-  const email = await whoIs(deps, token);
+  const email = await whoIs(deps, token, await probe.organisations());
   store ??= await chooseSessionStore(deps);
   await finish(deps, store, { kind: 'api_token', token }, { kind: 'api_token', ...(email ? { email } : {}) });
   deps.out.success(`Logged in to ${deps.target.baseUrl}${email ? ` as ${email}` : ''} with an API token (kept in ${store.where})`);
