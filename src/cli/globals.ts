@@ -12,7 +12,7 @@ export const GLOBAL_FLAGS = {
   output: flag.parsed<Format>('format', 'output format: table, wide, json, yaml, name or jsonpath=TEMPLATE', parseFormat, {
     short: '-o',
     fallback: 'table',
-    completes: undefined,
+    suggests: ['table', 'wide', 'json', 'yaml', 'name', 'jsonpath='],
   }),
   caFile: flag.string('path', 'extra CA bundle (PEM) to trust; also written into kubeconfig entries (env ANKRA_CA_FILE)', { completes: 'file' }),
   debug: flag.bool('log each request (credentials redacted) and show stack traces'),
@@ -23,6 +23,3 @@ export const NEGATABLE = {
   color: 'plain output without colour (also NO_COLOR)',
   headers: 'tables without the header line',
 } as const;
-
-/** The output formats, for completion. */
-export const OUTPUT_CHOICES = ['table', 'wide', 'json', 'yaml', 'name', 'jsonpath='] as const;

@@ -161,9 +161,10 @@ export function treeOf(program: Command): CommandTree {
           return {
             names: [o.long, o.short].filter((n): n is string => Boolean(n)),
             description: o.description ?? '',
-            ...(takes ? { value: { choices: f?.kind === 'value' ? f.choices : undefined, completes: f?.kind === 'value' ? f.completes : undefined } } : {}),
+            ...(takes ? { value: { choices: f?.kind === 'value' ? (f.choices ?? f.suggests) : undefined, completes: f?.kind === 'value' ? f.completes : undefined } } : {}),
           };
         });
+        own.push({ names: ['--help', '-h'], description: 'show help' });
         const ownNames = new Set(own.flatMap((f) => f.names));
         const flags = [...own, ...inherited.filter((f) => !f.names.some((n) => ownNames.has(n)))];
         const visible = helper.visibleCommands(cmd).filter((c) => c.name() !== 'help' || cmd.commands.includes(c));

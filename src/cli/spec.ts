@@ -31,8 +31,10 @@ export interface ValueFlag<T> extends FlagBase {
   fallback?: T;
   /** How the fallback is shown in help ("5m"), when not the raw value. */
   fallbackText?: string;
-  /** Listed in help and offered by completion. */
+  /** Listed in help and offered by completion; anything else is refused. */
   choices?: readonly string[];
+  /** Offered by completion, not enforced (e.g. `jsonpath=` beside the fixed formats). */
+  suggests?: readonly string[];
   /** What shell completion offers: cluster names, member emails, kubectl contexts, files. */
   completes?: Completes;
 }
@@ -136,6 +138,7 @@ export interface TreeNode {
   subcommands: Array<{ name: string; summary: string }>;
   /** The command's own flags and the global ones, as typed: `--output`, `-o`. */
   flags: Array<{ names: string[]; description: string; value?: { choices?: readonly string[]; completes?: Completes } }>;
+
   args: Array<{ name: string; required: boolean; description: string; choices?: readonly string[]; completes?: Completes }>;
   examples: readonly string[];
 }

@@ -35,13 +35,21 @@ export function readCompletionCache(cacheDir: string): CompletionCache {
 }
 
 /** Remember a listing; failures are ignored (completion is a convenience). */
-export function rememberForCompletion(cacheDir: string | undefined, baseUrl: string, orgId: string | undefined, what: 'clusters' | 'members' | 'contexts', names: string[], now = Date.now()): void {
+export function rememberForCompletion(
+  cacheDir: string | undefined,
+  baseUrl: string,
+  orgId: string | undefined,
+  what: 'clusters' | 'members' | 'contexts',
+  names: string[],
+  opts: { merge?: boolean; now?: number } = {},
+): void {
+  const now = opts.now ?? Date.now();
   if (!cacheDir) return;
   try {
     const cache = readCompletionCache(cacheDir);
     const key = `${baseUrl} ${orgId ?? ''}`;
     const entry = cache.entries[key] ?? { at: now };
-    entry[what] = [...new Set(names)].slice(0, 5000);
+    entry[what] = [...new Set([...(opts.merge ? (entry[what] ?? []) : []), ...names])].slice(0, 5000);
     entry.at = now;
     cache.entries[key] = entry;
     for (const [k, e] of Object.entries(cache.entries)) if (!isRecord(e) || now - Number(e.at) > COMPLETION_TTL_MS) delete cache.entries[k];

@@ -1,5 +1,5 @@
 /**
- * `ankra __complete clusters|members|contexts`: the candidates the completion scripts ask
+ * `ankra __complete cluster|member|context`: the candidates the completion scripts ask
  * for, one per line, from local files only (the last listings, the saved default clusters):
  * TAB never waits on the network. Never fails: nothing to offer prints nothing. Node
  * built-ins only, so TAB costs little more than starting Node.
@@ -16,12 +16,12 @@ const UNSHOWABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 export function candidates(what: string, env: NodeJS.ProcessEnv, now = Date.now()): string[] {
   const paths = resolvePaths(env);
   const names: string[] = [];
-  if (what === 'clusters') {
+  if (what === 'cluster') {
     for (const server of Object.values(readConfig(paths.configDir).servers)) {
       for (const ref of Object.values(server?.clusters ?? {})) if (typeof ref?.name === 'string') names.push(ref.name);
     }
   }
-  const key = what === 'clusters' ? 'clusters' : what === 'members' ? 'members' : what === 'contexts' ? 'contexts' : undefined;
+  const key = what === 'cluster' ? 'clusters' : what === 'member' ? 'members' : what === 'context' ? 'contexts' : undefined;
   if (key) {
     for (const entry of Object.values(readCompletionCache(paths.cacheDir).entries)) {
       if (now - Number(entry.at) > COMPLETION_TTL_MS) continue;

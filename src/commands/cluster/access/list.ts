@@ -18,7 +18,7 @@ export default defineCommand({
   flags: {
     cluster: clusterFlag,
     allClusters: flag.bool('list the grants on every cluster of the organisation'),
-    user: flag.parsed('email', 'only the grants of this member', parseEmail),
+    user: flag.parsed('email', 'only the grants of this member', parseEmail, { completes: 'member' }),
     role: flag.string('role', 'only grants of this role', { choices: ROLES }),
     status: flag.string('status', 'only grants in this state', { choices: RECONCILE_STATUSES }),
   },

@@ -25,7 +25,7 @@ interface Revoked {
 export default defineCommand({
   path: ['cluster', 'access', 'revoke'],
   summary: 'revoke a grant by id, every grant of an email (on one cluster or --all-clusters), or --all grants on a cluster',
-  args: { target: arg.optional('email-or-grant-id', 'an email (all their grants) or a grant id', { parse: parseGrantTarget }) },
+  args: { target: arg.optional('email-or-grant-id', 'an email (all their grants) or a grant id', { parse: parseGrantTarget, completes: 'member' }) },
   flags: {
     cluster: clusterFlag,
     all: flag.bool('revoke every grant on the cluster'),

@@ -10,7 +10,7 @@ import { waitForGrants } from '../../shared/wait';
 export default defineCommand({
   path: ['cluster', 'access', 'wait'],
   summary: "wait until Ankra has applied a grant, or all of a member's grants, to the cluster",
-  args: { target: arg.required('grant-id-or-email', 'a grant id, or an email (all their grants on the cluster)', { parse: parseGrantTarget }) },
+  args: { target: arg.required('grant-id-or-email', 'a grant id, or an email (all their grants on the cluster)', { parse: parseGrantTarget, completes: 'member' }) },
   flags: {
     cluster: clusterFlag,
     timeout: flag.parsed('duration', 'how long to wait (e.g. 90s, 5m)', parseDuration, { fallback: 300_000, fallbackText: '5m' }),

@@ -81,6 +81,7 @@ export default defineCommand({
     }
     const loc = kube.resolveKubeconfig({ explicit: opts.kubeconfig, env: deps.env, home: deps.paths.home });
     const result = await kube.upsertAnkraEntries(loc, specs, { use });
+    rememberForCompletion(deps.paths.cacheDir, deps.target.baseUrl, '', 'contexts', result.entries.map((e) => e.name), { merge: true });
     for (const e of result.entries) {
       const verb = e.action === 'added' ? 'Added' : e.action === 'replaced' ? 'Updated' : 'Already up to date:';
       deps.out.success(`${verb} context ${e.name} in ${e.file}`);

@@ -3,6 +3,7 @@ import { defineCommand } from '../../../cli/spec';
 import type { Column } from '../../../ui/output';
 import type { AnkraContext } from '../../../kube/kubeconfig';
 import { kubeconfigFlag } from '../../shared/flags';
+import { rememberForCompletion } from '../../../completion/cache';
 
 /** An Ankra context as -o json/yaml prints it (snake_case, like the API's objects). */
 export interface ContextRecord {
@@ -56,6 +57,7 @@ export default defineCommand({
     const kube = await import('../../../kube/kubeconfig');
     const loc = kube.resolveKubeconfig({ explicit: opts.kubeconfig, env: deps.env, home: deps.paths.home });
     const contexts = (await kube.listAnkraContexts(loc)).map(contextRecord);
+    rememberForCompletion(deps.paths.cacheDir, deps.target.baseUrl, '', 'contexts', contexts.map((c) => c.context));
     await deps.out.data(contexts, { columns: COLUMNS, name: (c) => c.context, empty: 'no Ankra contexts; add one with `ankra cluster kubeconfig add CLUSTER`' });
     return 0;
   },

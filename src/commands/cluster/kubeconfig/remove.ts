@@ -9,11 +9,12 @@ import { looksLikeId } from '../../../api/types';
 import { NotFoundError, UsageError } from '../../../errors';
 import { clusterArg, clusterFlag, kubeconfigFlag } from '../../shared/flags';
 import { orgLabel } from '../../../lookup/organisations';
+import { rememberForCompletion } from '../../../completion/cache';
 
 export default defineCommand({
   path: ['cluster', 'kubeconfig', 'remove'],
   summary: 'remove Ankra contexts from your kubeconfig (also those written by the Go CLI)',
-  args: { cluster: clusterArg },
+  args: { cluster: { ...clusterArg, completes: 'context' as const } },
   flags: { cluster: clusterFlag, all: flag.bool('remove every Ankra context'), kubeconfig: kubeconfigFlag },
   examples: ['ankra cluster kubeconfig remove staging', 'ankra --org globex cluster kubeconfig remove staging', 'ankra cluster kubeconfig remove --all'],
   check(o) {
@@ -38,6 +39,8 @@ export default defineCommand({
       names = hits.map((c) => c.context);
     }
     const result = names.length ? await kube.removeAnkraEntries(loc, { names }) : { removed: [], clearedCurrentContext: false };
+    const left = new Set(names);
+    rememberForCompletion(deps.paths.cacheDir, deps.target.baseUrl, '', 'contexts', contexts.filter((c) => !left.has(c.context)).map((c) => c.context));
     for (const r of result.removed) deps.out.success(`Removed context ${r.context}`);
     if (result.clearedCurrentContext) deps.out.info('current-context was one of them: it is now unset');
     if (result.removed.length === 0) deps.out.info('no Ankra contexts to remove');
