@@ -1,6 +1,7 @@
 // Table-driven tests of the pure pieces: cache key and freshness, the fast path's argv
-// parsing, ExecCredential versions, input validation, durations, Retry-After, the Go CLI
-// login reader, and the file lock.
+// parsing, ExecCredential versions, input validation, durations, Retry-After, zone-less
+// times, the Go CLI login reader, the file lock, PEM bundles, shell quoting, answer checks,
+// jsonpath templates and tables fitted to the terminal.
 import { describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,11 +9,11 @@ import { join } from 'node:path';
 import { cacheKey, isFresh, readCached, writeCached, clearCache, type CachedToken } from '../src/cache/token-cache';
 import { execApiVersion, execCredential, parseKubeTokenArgs } from '../src/fastpath/kube-token';
 import { isKubeToken } from '../src/main-dispatch';
-import { namespaceProblem, parseDuration, parseEmail } from '../src/commands/validate';
-import { retryAfterMs } from '../src/api/http';
+import { namespaceProblem, parseDuration, parseEmail } from '../src/commands/shared/values';
+import { parseTime, retryAfterMs } from '../src/core/time';
 import { readGoCliLogin } from '../src/auth/gocli';
 import { acquireLock } from '../src/core/lock';
-import { age } from '../src/ui/format';
+import { age } from '../src/ui/output';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'ankra-unit-'));
 
@@ -166,10 +167,20 @@ describe('small parsers', () => {
     const dir = tmp();
     const p = join(dir, '.ankra.yaml');
     writeFileSync(p, '# ankra\nbase-url: "https://ankra.example"\ntoken: abc123  # comment\ntoken_id: x\n');
-    expect(readGoCliLogin(p)).toEqual({ token: 'abc123', baseUrl: 'https://ankra.example' });
+    expect(readGoCliLogin(p)).toEqual({ token: 'abc123', baseUrl: 'https://ankra.example', tokenId: 'x', tokenName: undefined });
     writeFileSync(p, 'token: ""\n');
     expect(readGoCliLogin(p)).toBeUndefined();
     expect(readGoCliLogin(join(dir, 'missing'))).toBeUndefined();
+  });
+
+  it.each([
+    ['2026-11-22T10:00:00Z', Date.UTC(2026, 10, 22, 10)],
+    ['2026-11-22T10:00:00', Date.UTC(2026, 10, 22, 10)],
+    ['2026-11-22T10:00:00.250', Date.UTC(2026, 10, 22, 10, 0, 0, 250)],
+    ['2026-11-22T12:00:00+02:00', Date.UTC(2026, 10, 22, 10)],
+    ['2026-11-22', Date.UTC(2026, 10, 22)],
+  ])('reads %s as UTC when it has no zone', (v, ms) => {
+    expect(parseTime(v)).toBe(ms);
   });
 
   it.each([
@@ -266,5 +277,75 @@ describe('text from servers on the terminal', () => {
     const evil = 'denied\u001b[2J\u001b]8;;https://evil.example\u0007click\u001b]8;;\u0007\n\u001b[31mFAKE: run curl evil|sh\u001b[0m\r\nok\u0007\u009b';
     expect(oneLine(evil)).toBe('deniedclick FAKE: run curl evil|sh ok');
     expect(messageOf(new AnkraError(evil, 1, { hint: 'run `ankra login`\u001b[1A' }))).toBe('deniedclick FAKE: run curl evil|sh ok; run `ankra login`');
+  });
+});
+
+describe('PEM bundles and shell words', () => {
+  it('keeps only the certificates of a bundle, and names what it dropped', async () => {
+    const { certificatesOf } = await import('../src/core/pem');
+    const cert = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----';
+    const key = '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----';
+    expect(certificatesOf(`${cert}\n${key}\r\n${cert}\n`)).toEqual({ pem: `${cert}\n${cert}\n`, count: 2, dropped: ['PRIVATE KEY'] });
+    expect(certificatesOf('hello').count).toBe(0);
+  });
+
+  it.each([
+    ['staging', 'staging'],
+    ['alice@example.com', 'alice@example.com'],
+    ['x$(touch /tmp/p)', "'x$(touch /tmp/p)'"],
+    ["it's", "'it'\\''s'"],
+    ['a b', "'a b'"],
+    ['`id`', "'`id`'"],
+  ])('quotes %j for a copy-paste hint as %s', async (word, want) => {
+    const { shellWord } = await import('../src/errors');
+    expect(shellWord(word)).toBe(want);
+  });
+});
+
+describe('answers checked at the API boundary', () => {
+  it('names the request and the field of a missing or wrong-typed value, and drops wrong-typed optional ones', async () => {
+    const { Checker } = await import('../src/api/validate');
+    const c = new Checker('GET /x');
+    expect(() => c.object({ id: 7 }, 'result[2]', { required: { id: 'string' } })).toThrow('the Ankra API sent a malformed answer to GET /x: result[2].id is a number (7), not a string');
+    expect(() => c.object({}, 'g', { required: { id: 'string' } })).toThrow('g.id is missing');
+    expect(() => c.list({}, 'result')).toThrow('result is an object, not a list');
+    const o = { id: 'a', state: 7, extra: true };
+    expect(c.object(o, '', { required: { id: 'string' }, optional: { state: 'string' } })).toEqual({ id: 'a', extra: true });
+    expect(o.state).toBe(7); // the answer itself is not changed
+  });
+});
+
+describe('jsonpath templates (-o jsonpath=…)', () => {
+  const data = [
+    { id: 'g1', user_email: 'alice@x', role: 'view', namespace: null, n: 3, tags: { a: 1 } },
+    { id: 'g2', user_email: 'bob@x', role: 'edit', namespace: 'team-a', n: 5, tags: { a: 2 } },
+  ];
+  it.each([
+    ['{.[*].user_email}', 'alice@x bob@x'],
+    ['{[*].id}', 'g1 g2'],
+    ['{range .[*]}{.id}{"\t"}{.role}{"\n"}{end}', 'g1\tview\ng2\tedit\n'],
+    ['{.[?(@.role=="edit")].user_email}', 'bob@x'],
+    ['{.[?(@.n > 3)].id}', 'g2'],
+    ['{.[?(@.namespace)].id}', 'g2'],
+    ['{.[0].tags}', '{"a":1}'],
+    ['{.[-1].id}', 'g2'],
+    ['{.[0:1].id}', 'g1'],
+    ['{..a}', '1 2'],
+    ['{.[0].missing}', ''],
+    ['count: {.[1].n}', 'count: 5'],
+  ])('%s', async (template, want) => {
+    const { renderJsonPath } = await import('../src/ui/jsonpath');
+    expect(renderJsonPath(template, data)).toBe(want);
+  });
+
+  it('refuses a broken template in one line (usage)', async () => {
+    const { renderJsonPath } = await import('../src/ui/jsonpath');
+    expect(() => renderJsonPath('{.[*', data)).toThrow(/invalid jsonpath template .*never closed/);
+    expect(() => renderJsonPath('{range .[*]}{.id}', data)).toThrow(/\{range\} without \{end\}/);
+  });
+
+  it('values cannot drive a terminal', async () => {
+    const { renderJsonPath } = await import('../src/ui/jsonpath');
+    expect(renderJsonPath('{.name}', { name: 'x\u001b]0;PWNED\u0007\u001b[2Jy' })).toBe('xy');
   });
 });
