@@ -93,7 +93,8 @@ const nobody = asRoot ? { uid: 65534, gid: 65534 } : {};
 
 it('a write refused by the OS leaves the file byte-identical, with no temp file or lock behind', async () => {
   // The kubeconfig is a symlink, in a directory the writer may write (so the lock beside it
-  // is taken), to a file in a directory it may not (so the temp file cannot be created).
+  // is taken), to a file it may write in a directory it may not (so the temp file cannot be
+  // created).
   const base = mkdtempSync(join(scratch, 'refused-'));
   chmodSync(base, 0o755);
   const [home, shelf] = [join(base, 'home'), join(base, 'shelf')];
@@ -101,8 +102,10 @@ it('a write refused by the OS leaves the file byte-identical, with no temp file 
   cpSync(join(ROOT, 'fixtures', 'kubeconfig', 'kubectl-style.yaml'), join(shelf, 'config'));
   chmodSync(join(shelf, 'config'), 0o644);
   symlinkSync(join(shelf, 'config'), join(home, 'config'));
-  if (asRoot) chownSync(home, 65534, 65534);
-  else chmodSync(shelf, 0o555);
+  if (asRoot) {
+    chownSync(home, 65534, 65534);
+    chownSync(join(shelf, 'config'), 65534, 65534);
+  } else chmodSync(shelf, 0o555);
 
   try {
     const { code, out } = await runDriver([join(home, 'config'), '11111111-0000-4000-8000-000000000000', 'Prod'], nobody);

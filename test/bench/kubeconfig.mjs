@@ -1,0 +1,141 @@
+// The kubeconfig library on a big file: adding one context to, and removing every Ankra
+// context from, a kubeconfig of 500 Ankra contexts (plus a few foreign ones with comments),
+// each cluster with a certificate-authority-data blob as real ones have.
+//
+// src/kube is bundled with esbuild (dependencies external) and every operation runs in a
+// fresh node process, as the CLI does, so each sample is the library's whole cost:
+// importing yaml, reading, planning, splicing, verifying and writing. The operations run
+// interleaved with a bare `node -e 0` so machine noise hits all alike; medians (and the
+// ratio to bare node) and peak RSS (getrusage maxrss) are printed.
+//
+//   node test/bench/kubeconfig.mjs                 (BENCH_RUNS=9, BENCH_CONTEXTS=500)
+//   node test/bench/kubeconfig.mjs --profile DIR   (one run of each under node --cpu-prof)
+import { build } from 'esbuild';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const RUNS = Number(process.env.BENCH_RUNS ?? 9);
+const CONTEXTS = Number(process.env.BENCH_CONTEXTS ?? 500);
+const profileAt = process.argv.indexOf('--profile');
+const PROFILE_DIR = profileAt > 0 ? resolve(process.argv[profileAt + 1] ?? 'profiles') : undefined;
+
+const ORG = '0b9d8c7a-1e2f-4a3b-8c4d-5e6f7a8b9c0d';
+const id = (i) => `${String(i).padStart(8, '0')}-aaaa-4bbb-8ccc-${String(i).padStart(12, '0')}`;
+// a realistic certificate-authority-data: the base64 of a ~1.1 kB PEM
+const CA = Buffer.from(`-----BEGIN CERTIFICATE-----\n${'MIIDBTCCAe2gAwIBAgIIbq0Fh5y8P1AwDQYJKoZIhvcNAQELBQAwFTETMBEGA1UE\n'.repeat(17)}-----END CERTIFICATE-----\n`).toString('base64');
+
+/** kubectl's layout: the three lists, our entries and a few foreign ones with comments. */
+function bigKubeconfig(n) {
+  const clusters = [];
+  const users = [];
+  const contexts = [];
+  for (let i = 0; i < 10; i++) {
+    clusters.push(`# cluster ${i} (by hand)\n- cluster:\n    certificate-authority-data: ${CA}\n    server: https://10.0.0.${i}:6443\n  name: kind-${i}\n`);
+    users.push(`- name: kind-${i}\n  user:\n    client-certificate-data: ${CA}\n    client-key-data: ${CA.slice(0, 400)}\n`);
+    contexts.push(`- context:\n    cluster: kind-${i}\n    user: kind-${i}\n  name: kind-${i}\n`);
+  }
+  for (let i = 0; i < n; i++) {
+    const name = `ankra-cluster-${i}`;
+    clusters.push(`- name: ${name}\n  cluster:\n    server: https://platform.ankra.app/api/v1/clusters/${id(i)}/k8s\n    certificate-authority-data: ${CA}\n`);
+    users.push(
+      `- name: ${name}\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: ankra\n` +
+        `      args:\n      - cluster\n      - kube-token\n      - --cluster\n      - ${id(i)}\n      - --org\n      - ${ORG}\n` +
+        '      interactiveMode: Never\n      provideClusterInfo: false\n' +
+        '      installHint: "ankra is needed to reach this cluster: install the ankra CLI, then run `ankra login`"\n',
+    );
+    contexts.push(`- name: ${name}\n  context:\n    cluster: ${name}\n    user: ${name}\n    namespace: team-${i % 7}\n`);
+  }
+  return `apiVersion: v1\nkind: Config\npreferences: {}\nclusters:\n${clusters.join('')}users:\n${users.join('')}contexts:\n${contexts.join('')}current-context: kind-0\n`;
+}
+
+const DRIVER = `
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { resourceUsage } from 'node:process';
+import { upsertAnkraEntries, removeAnkraEntries, listAnkraContexts } from './src/kube/kubeconfig';
+const [op, file] = process.argv.slice(2);
+const loc = { files: [file], explicit: true };
+const t0 = performance.now();
+let out;
+if (op === 'add') {
+  const clusterId = 'ffffffff-aaaa-4bbb-8ccc-000000000001';
+  out = await upsertAnkraEntries(loc, [{
+    clusterId, clusterName: 'one more', server: 'https://platform.ankra.app/api/v1/clusters/' + clusterId + '/k8s',
+    caData: ${JSON.stringify(CA)}, exec: { command: 'ankra', orgId: '${ORG}' },
+  }]);
+} else if (op === 'remove-all') {
+  out = await removeAnkraEntries(loc, { all: true });
+} else if (op === 'remove-one') {
+  out = await removeAnkraEntries(loc, { names: ['ankra-cluster-250'] });
+} else {
+  out = await listAnkraContexts(loc);
+}
+const ms = performance.now() - t0;
+process.stdout.write(JSON.stringify({ ms, rssMiB: resourceUsage().maxRSS / 1024, n: (out.entries ?? out.removed ?? out).length }));
+`;
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+// the bundle lives in the repository (git-ignored) so that its `yaml` import resolves
+mkdirSync(join(ROOT, '.vitest-tmp'), { recursive: true });
+const work = mkdtempSync(join(ROOT, '.vitest-tmp', 'bench-kube-'));
+try {
+  const driver = join(work, 'driver.mjs');
+  await build({
+    stdin: { contents: DRIVER, resolveDir: ROOT, loader: 'ts', sourcefile: 'driver.ts' },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    outfile: driver,
+    logLevel: 'warning',
+  });
+  const big = join(work, 'big.yaml');
+  writeFileSync(big, bigKubeconfig(CONTEXTS));
+  const bytes = readFileSync(big).length;
+  process.stdout.write(`kubeconfig: ${CONTEXTS} Ankra contexts + 10 foreign, ${(bytes / 1024).toFixed(0)} KiB\n`);
+
+  const OPS = ['list', 'add', 'remove-one', 'remove-all'];
+  const once = (op, extra = []) => {
+    const file = join(work, `config-${op}`);
+    copyFileSync(big, file);
+    const started = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, [...extra, driver, op, file], { encoding: 'utf8', cwd: work });
+    const wall = Number(process.hrtime.bigint() - started) / 1e6;
+    if (r.status !== 0) throw new Error(`${op} failed: ${r.stderr}`);
+    return { wall, ...JSON.parse(r.stdout) };
+  };
+
+  if (PROFILE_DIR) {
+    mkdirSync(PROFILE_DIR, { recursive: true });
+    for (const op of OPS) once(op, ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR, '--cpu-prof-name', `${op}.cpuprofile`]);
+    process.stdout.write(`profiles in ${PROFILE_DIR}\n`);
+  } else {
+    const samples = Object.fromEntries(['node', ...OPS].map((k) => [k, []]));
+    once('list'); // warm the page cache
+    for (let i = 0; i < RUNS; i++) {
+      const started = process.hrtime.bigint();
+      spawnSync(process.execPath, ['-e', '0']);
+      samples.node.push({ wall: Number(process.hrtime.bigint() - started) / 1e6 });
+      for (const op of OPS) samples[op].push(once(op));
+    }
+    const bare = median(samples.node.map((s) => s.wall));
+    process.stdout.write(`median of ${RUNS} interleaved runs (node -e 0: ${bare.toFixed(1)} ms wall)\n`);
+    process.stdout.write('operation    wall ms   library ms   × node   peak RSS MiB\n');
+    for (const op of OPS) {
+      const s = samples[op];
+      const wall = median(s.map((x) => x.wall));
+      const row = [op.padEnd(10), wall.toFixed(1).padStart(9), median(s.map((x) => x.ms)).toFixed(1).padStart(12), (wall / bare).toFixed(2).padStart(8), median(s.map((x) => x.rssMiB)).toFixed(1).padStart(14)];
+      process.stdout.write(`${row.join(' ')}\n`);
+    }
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
