@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { build } from 'esbuild';
 import { execFile, spawn } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -137,4 +137,22 @@ it('a directory where the lock cannot be created: the file is untouched and the 
   } finally {
     chmodSync(dir, 0o755);
   }
+});
+
+it.runIf(asRoot)("a file the writer may not write, in a directory it may: refused as kubectl would be, not replaced behind its owner's back", async () => {
+  // rename() would succeed here (the directory is the writer's) and hand root's file to nobody
+  const dir = mkdtempSync(join(scratch, 'not-mine-'));
+  cpSync(join(ROOT, 'fixtures', 'kubeconfig', 'kubectl-style.yaml'), join(dir, 'config'));
+  chmodSync(join(dir, 'config'), 0o644);
+  chownSync(dir, 65534, 65534);
+  const { code, out } = await runDriver([join(dir, 'config'), '11111111-0000-4000-8000-000000000000', 'Prod'], nobody);
+  expect(code).toBe(1);
+  expect(out).toEqual({
+    message: `kubeconfig ${join(dir, 'config')} is not writable by you (mode 0644, owner uid 0)`,
+    hint: 'ankra left it unchanged; ask its owner, or pass --kubeconfig with a file you own',
+    exitCode: 1,
+  });
+  expect(readFileSync(join(dir, 'config'), 'utf8')).toBe(ORIGINAL);
+  expect(statSync(join(dir, 'config'))).toMatchObject({ uid: 0, mode: 0o100644 });
+  expect(readdirSync(dir)).toEqual(['config']);
 });

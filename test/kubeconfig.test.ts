@@ -302,22 +302,53 @@ describe('splicing edits into the text (applyEdits)', () => {
   const d = { name: 'd', cluster: { server: 'https://d' } };
   const put = { op: 'put', kind: 'clusters', entry: d } as const;
   const removeA = { op: 'remove', kind: 'clusters', name: 'a' } as const;
-  it.each<[string, string, Edit[], string]>([
-    ['a flow list: one item out, the rest as written', 'clusters: [{name: a}, {name: b, cluster: {}},  {name: c}]\n', [removeA], 'clusters: [{name: b, cluster: {}},  {name: c}]\n'],
-    ['a flow list: one item in', 'clusters: [{name: a}]  # ours\n', [put], 'clusters: [{name: a}, { name: d, cluster: { server: https://d } }]  # ours\n'],
-    ['an empty flow list becomes a block list', 'clusters: [] # none\nusers: []\n', [put], 'clusters: # none\n- name: d\n  cluster:\n    server: https://d\nusers: []\n'],
-    ['a comment about the next entry stays', 'clusters:\n- name: a\n  cluster:\n    server: x\n    # about a\n\n# about b\n- name: b\n', [removeA], 'clusters:\n\n# about b\n- name: b\n'],
-    ['a block scalar in the entry before ours', 'clusters:\n- name: b\n  x: |\n    text\n- name: a\n', [removeA], 'clusters:\n- name: b\n  x: |\n    text\n'],
-    ['the last entry removed leaves an empty list, and its comments', 'clusters: # mine\n# only a\n- name: a\nusers: []\n', [removeA], 'clusters: [] # mine\n# only a\nusers: []\n'],
-    ['current-context without a value', 'current-context: # none yet\n', [{ op: 'current', value: 'd' }], 'current-context: d # none yet\n'],
-    ['a value YAML 1.1 reads as a boolean is quoted', 'current-context: a\n', [{ op: 'current', value: 'on' }], 'current-context: "on"\n'],
-    ['document markers and a byte order mark', '\uFEFF---\nclusters:\n- name: a\n...\n', [put, { op: 'current', value: 'd' }], '\uFEFF---\nclusters:\n- name: a\n- name: d\n  cluster:\n    server: https://d\ncurrent-context: d\n...\n'],
-  ])('%s', (_, src, edits, want) => {
-    expect(applyEdits(parseKubeconfig('t', src), edits)).toEqual({ text: want, method: 'splice' });
+  const removeB = { op: 'remove', kind: 'clusters', name: 'b' } as const;
+  it.each<[string, string, Edit[], string, 'windows' | 'whole']>([
+    ['a flow list: one item out, the rest as written', 'clusters: [{name: a}, {name: b, cluster: {}},  {name: c}]\n', [removeA], 'clusters: [{name: b, cluster: {}},  {name: c}]\n', 'whole'],
+    ['a flow list: one item in', 'clusters: [{name: a}]  # ours\n', [put], 'clusters: [{name: a}, { name: d, cluster: { server: https://d } }]  # ours\n', 'whole'],
+    ['an empty flow list becomes a block list', 'clusters: [] # none\nusers: []\n', [put], 'clusters: # none\n- name: d\n  cluster:\n    server: https://d\nusers: []\n', 'whole'],
+    ['a comment about the next entry stays', 'clusters:\n- name: a\n  cluster:\n    server: x\n    # about a\n\n# about b\n- name: b\n', [removeA], 'clusters:\n\n# about b\n- name: b\n', 'windows'],
+    ['a block scalar in the entry before ours', 'clusters:\n- name: b\n  x: |\n    text\n- name: a\n', [removeA], 'clusters:\n- name: b\n  x: |\n    text\n', 'windows'],
+    ['the last entry removed leaves an empty list, and its comments', 'clusters: # mine\n# only a\n- name: a\nusers: []\n', [removeA], 'clusters: [] # mine\n# only a\nusers: []\n', 'windows'],
+    ['current-context without a value', 'current-context: # none yet\n', [{ op: 'current', value: 'd' }], 'current-context: d # none yet\n', 'windows'],
+    ['a value YAML 1.1 reads as a boolean is quoted', 'current-context: a\n', [{ op: 'current', value: 'on' }], 'current-context: "on"\n', 'windows'],
+    ['document markers and a byte order mark', '\uFEFF---\nclusters:\n- name: a\n...\n', [put, { op: 'current', value: 'd' }], '\uFEFF---\nclusters:\n- name: a\n- name: d\n  cluster:\n    server: https://d\ncurrent-context: d\n...\n', 'whole'],
+  ])('%s (checked: %s)', (_, src, edits, want, check) => {
+    expect(applyEdits(parseKubeconfig('t', src), edits)).toEqual({ text: want, method: 'splice', check });
   });
 
   it('refuses to edit a list that is an alias of another', () => {
     expect(() => applyEdits(parseKubeconfig('t', 'x: &u []\nusers: *u\n'), [{ op: 'put', kind: 'users', entry: { name: 'd' } }])).toThrow('cannot edit t: `users` is a YAML alias');
+  });
+
+  // The checks can fail: when the text does not mean what the file's data says next to an
+  // edit, neither the local check nor the whole-file one (nor a re-render) lets it through.
+  it.each([
+    ['a block list', 'windows', 'clusters:\n- name: a\n  cluster: {server: https://a}\n- name: b\n  cluster: {server: https://b}\n'],
+    ['a flow list', 'whole', 'clusters: [{name: a, cluster: {server: https://a}}, {name: b, cluster: {server: https://b}}]\n'],
+  ])('a splice that would not mean the intended entries is refused: %s (checked: %s)', (_, check, src) => {
+    expect(applyEdits(parseKubeconfig('t', src), [removeB])).toMatchObject({ method: 'splice', check });
+    const parsed = parseKubeconfig('t', src);
+    parsed.data.clusters[0]!.cluster = { server: 'https://not-what-the-text-says' };
+    expect(() => applyEdits(parsed, [removeB])).toThrow('could not edit t without changing its meaning');
+  });
+
+  it('edits far apart in a big file are checked in separate windows, each with its neighbours', () => {
+    const entries = Array.from({ length: 200 }, (_, i) => `- name: c${i}\n  cluster:\n    server: https://c${i}\n`).join('');
+    const src = `clusters:\n${entries}current-context: c0\n`;
+    const edits: Edit[] = [
+      { op: 'remove', kind: 'clusters', name: 'c10' },
+      { op: 'put', kind: 'clusters', entry: { name: 'c150', cluster: { server: 'https://new' } } },
+      { op: 'current', value: 'c150' },
+    ];
+    const res = applyEdits(parseKubeconfig('t', src), edits);
+    expect(res).toMatchObject({ method: 'splice', check: 'windows' });
+    expect(res.text).toBe(
+      src.replace('- name: c10\n  cluster:\n    server: https://c10\n', '').replace('https://c150\n', 'https://new\n').replace('current-context: c0', 'current-context: c150'),
+    );
+    // a file with anchors is checked whole: an alias elsewhere may depend on an edited entry
+    const anchored = `x: &a {server: https://x}\n${src}`;
+    expect(applyEdits(parseKubeconfig('t', anchored), edits)).toMatchObject({ method: 'splice', check: 'whole' });
   });
 });
 

@@ -37,6 +37,8 @@ export interface EditResult {
   text: string;
   /** 'restringify' when the splice could not be verified and the whole file was re-rendered. */
   method: 'splice' | 'restringify';
+  /** How the text was verified: its edited stretches re-parsed alone ('windows'), or all of it ('whole'). */
+  check: 'windows' | 'whole';
 }
 
 /** What a file that had no content gets, as kubectl writes it. */
@@ -50,12 +52,12 @@ export function applyEdits(parsed: ParsedKubeconfig, edits: readonly Edit[]): Ed
   if (spliced !== undefined) {
     const local = spliced.windows !== undefined && localCheckApplies(parsed.text);
     const ok = local ? verifyWindows(parsed.text, spliced, eol) : parsesTo(spliced.text, expectedData(parsed, edits));
-    if (ok) return { text: spliced.text, method: 'splice' };
+    if (ok) return { text: spliced.text, method: 'splice', check: local ? 'windows' : 'whole' };
   }
 
   const rendered = editDocument(parsed, edits).toString({ lineWidth: 0, indent: layout.indent, indentSeq: layout.indentSeq });
   const text = rendered.replace(/\n/g, eol);
-  if (parsesTo(text, expectedData(parsed, edits))) return { text, method: 'restringify' };
+  if (parsesTo(text, expectedData(parsed, edits))) return { text, method: 'restringify', check: 'whole' };
   throw new AnkraError(`could not edit ${parsed.file} without changing its meaning`, Exit.FAILURE, {
     hint: 'make the change with `kubectl config` instead',
   });

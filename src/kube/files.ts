@@ -29,13 +29,27 @@ export interface LoadedFile {
 }
 
 /**
+ * The last read of each path in this process. Parsing is most of the cost of a kubeconfig
+ * operation, and a command often reads a file more than once (list, then remove; a plan
+ * before the lock and one under it): an unchanged file is parsed once.
+ */
+const lastRead = new Map<string, LoadedFile>();
+
+/**
  * Reads and validates one file; a missing file reads as empty. Anything but a regular file
  * (after following symlinks) is refused before it is opened, and the file is opened
  * non-blocking and checked again, so a FIFO swapped in meanwhile cannot hang the caller
- * (shell completion reads the kubeconfig too). `previous` is an earlier read of the same
- * path: when the bytes are unchanged its parse is reused.
+ * (shell completion reads the kubeconfig too). When the bytes are those of the last read of
+ * the same path, that read's parse is reused.
  */
-export async function loadFile(path: string, previous?: LoadedFile): Promise<LoadedFile> {
+export async function loadFile(path: string): Promise<LoadedFile> {
+  const file = await readKubeconfig(path, lastRead.get(path));
+  if (file.exists) lastRead.set(path, file);
+  else lastRead.delete(path);
+  return file;
+}
+
+async function readKubeconfig(path: string, previous: LoadedFile | undefined): Promise<LoadedFile> {
   let info: Stats;
   let bytes: Buffer;
   try {

@@ -96,13 +96,12 @@ async function mutate<R>(loc: KubeconfigLocation, plan: (files: FileState[]) => 
   // made again under the lock. Should it need a file we did not lock (another writer
   // created one meanwhile), start over.
   for (let attempt = 1; attempt <= 3; attempt++) {
-    const read = await loadAll(loc);
-    const draft = plan(read.map(stateOf));
+    const draft = plan((await loadAll(loc)).map(stateOf));
     const targets = [...draft.edits.keys()];
     if (targets.length === 0) return { ...draft.result, written: [], writes: [] };
     // the lock sits beside the file, so a new file's directory must exist first
     await Promise.all(targets.map((file) => mkdir(dirname(file), { recursive: true, mode: 0o700 })));
-    const done = await withKubeconfigLocks(targets, opts.lockTimeoutMs ?? 10_000, () => writePlanned(loc, plan, targets, read));
+    const done = await withKubeconfigLocks(targets, opts.lockTimeoutMs ?? 10_000, () => writePlanned(loc, plan, targets));
     if (done) return done;
   }
   throw new AnkraError('the kubeconfig files kept changing while ankra was editing them', Exit.FAILURE, {
@@ -110,14 +109,9 @@ async function mutate<R>(loc: KubeconfigLocation, plan: (files: FileState[]) => 
   });
 }
 
-async function writePlanned<R>(
-  loc: KubeconfigLocation,
-  plan: (files: FileState[]) => Plan<R>,
-  locked: string[],
-  before: readonly LoadedFile[],
-): Promise<(R & Written) | undefined> {
-  // read again under the lock; a file whose bytes did not change keeps its parse
-  const files = await loadAll(loc, before);
+async function writePlanned<R>(loc: KubeconfigLocation, plan: (files: FileState[]) => Plan<R>, locked: string[]): Promise<(R & Written) | undefined> {
+  // read again under the lock (a file whose bytes did not change keeps its parse)
+  const files = await loadAll(loc);
   const { edits, result } = plan(files.map(stateOf));
   if (![...edits.keys()].every((file) => locked.includes(file))) return undefined;
   // render every file, and check that each may be written, before writing any, so a file
@@ -166,8 +160,8 @@ async function lockKubeconfig(file: string, timeoutMs: number): Promise<Lock> {
   }
 }
 
-function loadAll(loc: KubeconfigLocation, before: readonly LoadedFile[] = []): Promise<LoadedFile[]> {
-  return Promise.all(loc.files.map((path) => loadFile(path, before.find((f) => f.path === path))));
+function loadAll(loc: KubeconfigLocation): Promise<LoadedFile[]> {
+  return Promise.all(loc.files.map((path) => loadFile(path)));
 }
 
 function stateOf(file: LoadedFile): FileState {

@@ -2,21 +2,27 @@
 // context from, a kubeconfig of 500 Ankra contexts (plus a few foreign ones with comments),
 // each cluster with a certificate-authority-data blob as real ones have.
 //
-// src/kube is bundled with esbuild (dependencies external) and every operation runs in a
-// fresh node process, as the CLI does, so each sample is the library's whole cost:
-// importing yaml, reading, planning, splicing, verifying and writing. The operations run
-// interleaved with a bare `node -e 0` so machine noise hits all alike; medians (and the
-// ratio to bare node) and peak RSS (getrusage maxrss) are printed.
+// 1. The library: src/kube is bundled with esbuild (dependencies external) and every
+//    operation runs in a fresh node process, as the CLI does, so each sample is the
+//    library's whole cost: importing yaml, reading, planning, splicing, verifying and
+//    writing ("library ms" is that part, timed inside the process).
+// 2. The whole command: the built `ankra cluster kubeconfig add staging` and `remove --all`
+//    against the emulator, on the big file and (for comparison) on an empty one.
+// Everything runs interleaved with a bare `node -e 0` so machine noise hits all alike;
+// medians, the ratio to bare node and peak RSS (the process's getrusage maxrss) are printed.
+// Needs a build (`npm run build`) for part 2.
 //
-//   node test/bench/kubeconfig.mjs                 (BENCH_RUNS=9, BENCH_CONTEXTS=500)
-//   node test/bench/kubeconfig.mjs --profile DIR   (one run of each under node --cpu-prof)
+//   node test/bench/kubeconfig.mjs                 (BENCH_RUNS=9, BENCH_CONTEXTS=500, BENCH_CLI=1)
+//   node test/bench/kubeconfig.mjs --profile DIR   (one run of each library operation under node --cpu-prof)
 import { build } from 'esbuild';
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
+const CLI = process.env.BENCH_CLI !== '0';
 const CONTEXTS = Number(process.env.BENCH_CONTEXTS ?? 500);
 const profileAt = process.argv.indexOf('--profile');
 const PROFILE_DIR = profileAt > 0 ? resolve(process.argv[profileAt + 1] ?? 'profiles') : undefined;
@@ -73,8 +79,12 @@ if (op === 'add') {
   out = await listAnkraContexts(loc);
 }
 const ms = performance.now() - t0;
-process.stdout.write(JSON.stringify({ ms, rssMiB: resourceUsage().maxRSS / 1024, n: (out.entries ?? out.removed ?? out).length }));
+const u = resourceUsage();
+process.stdout.write(JSON.stringify({ ms, rssMiB: u.maxRSS / 1024, cpuMs: (u.userCPUTime + u.systemCPUTime) / 1000, n: (out.entries ?? out.removed ?? out).length }));
 `;
+
+// peak RSS of any node process started with NODE_OPTIONS="--require <this>": written at exit
+const RSS_HOOK = `process.on('exit', () => { const u = process.resourceUsage(); require('node:fs').writeFileSync(process.env.BENCH_RSS_FILE, JSON.stringify({ rssMiB: u.maxRSS / 1024, cpuMs: (u.userCPUTime + u.systemCPUTime) / 1000 })); });\n`;
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -122,20 +132,82 @@ try {
     once('list'); // warm the page cache
     for (let i = 0; i < RUNS; i++) {
       const started = process.hrtime.bigint();
-      spawnSync(process.execPath, ['-e', '0']);
-      samples.node.push({ wall: Number(process.hrtime.bigint() - started) / 1e6 });
+      const r = spawnSync(process.execPath, ['-e', 'const u = process.resourceUsage(); process.stdout.write(String((u.userCPUTime + u.systemCPUTime) / 1000))'], { encoding: 'utf8' });
+      samples.node.push({ wall: Number(process.hrtime.bigint() - started) / 1e6, cpuMs: Number(r.stdout) });
       for (const op of OPS) samples[op].push(once(op));
     }
     const bare = median(samples.node.map((s) => s.wall));
-    process.stdout.write(`median of ${RUNS} interleaved runs (node -e 0: ${bare.toFixed(1)} ms wall)\n`);
-    process.stdout.write('operation    wall ms   library ms   × node   peak RSS MiB\n');
+    const bareCpu = median(samples.node.map((s) => s.cpuMs));
+    process.stdout.write(`\n1. the library, median of ${RUNS} interleaved runs (node -e 0: ${bare.toFixed(1)} ms wall, ${bareCpu.toFixed(1)} ms CPU)\n`);
+    process.stdout.write('operation          wall ms   library ms   × node     CPU ms   × node   peak RSS MiB\n');
     for (const op of OPS) {
       const s = samples[op];
       const wall = median(s.map((x) => x.wall));
-      const row = [op.padEnd(10), wall.toFixed(1).padStart(9), median(s.map((x) => x.ms)).toFixed(1).padStart(12), (wall / bare).toFixed(2).padStart(8), median(s.map((x) => x.rssMiB)).toFixed(1).padStart(14)];
+      const cpu = median(s.map((x) => x.cpuMs));
+      const row = [op.padEnd(16), wall.toFixed(1).padStart(9), median(s.map((x) => x.ms)).toFixed(1).padStart(12), (wall / bare).toFixed(2).padStart(8), cpu.toFixed(1).padStart(10), (cpu / bareCpu).toFixed(2).padStart(8), median(s.map((x) => x.rssMiB)).toFixed(1).padStart(14)];
       process.stdout.write(`${row.join(' ')}\n`);
     }
+    if (CLI) await wholeCommand(big);
   }
 } finally {
   rmSync(work, { recursive: true, force: true });
+}
+
+/** Part 2: the built CLI against the emulator. */
+async function wholeCommand(big) {
+  const emulatorMain = join(ROOT, 'dist', 'emulator', 'main.js');
+  if (!existsSync(emulatorMain) || !existsSync(join(ROOT, 'dist', 'cli', 'main.cjs'))) {
+    process.stdout.write('\n2. skipped: no build (run `npm run build`)\n');
+    return;
+  }
+  const emu = spawn(process.execPath, [emulatorMain, '--port', '0', '--reconcile-delay-ms', '0'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const dir = mkdtempSync(join(work, 'cli-'));
+  try {
+    const ready = JSON.parse(await new Promise((done) => createInterface({ input: emu.stdout }).once('line', done)));
+    const hook = join(dir, 'rss.cjs');
+    writeFileSync(hook, RSS_HOOK);
+    const rssFile = join(dir, 'rss');
+    const env = {
+      PATH: process.env.PATH,
+      HOME: dir,
+      XDG_CONFIG_HOME: join(dir, 'config'),
+      XDG_CACHE_HOME: join(dir, 'cache'),
+      ANKRA_BASE_URL: ready.base_url,
+      ANKRA_CA_FILE: ready.ca_file,
+      ANKRA_API_TOKEN: ready.tokens['admin@acme.test'],
+      ANKRA_CREDENTIAL_STORE: 'file',
+      NO_COLOR: '1',
+    };
+    const ankra = join(ROOT, 'bin', 'ankra');
+    const config = join(dir, 'config.yaml');
+    const cases = {
+      'node -e 0': { args: ['-e', '0'], prepare: () => undefined },
+      'add, empty file': { args: [ankra, 'cluster', 'kubeconfig', 'add', 'staging', '--kubeconfig', config], prepare: () => rmSync(config, { force: true }) },
+      'add, big file': { args: [ankra, 'cluster', 'kubeconfig', 'add', 'staging', '--kubeconfig', config], prepare: () => copyFileSync(big, config) },
+      'remove --all, big': { args: [ankra, 'cluster', 'kubeconfig', 'remove', '--all', '--kubeconfig', config], prepare: () => copyFileSync(big, config) },
+    };
+    const samples = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+    const once = (name) => {
+      const { args, prepare } = cases[name];
+      prepare();
+      const started = process.hrtime.bigint();
+      const r = spawnSync(process.execPath, args, { env: { ...env, NODE_OPTIONS: `--require ${hook}`, BENCH_RSS_FILE: rssFile }, encoding: 'utf8' });
+      const wall = Number(process.hrtime.bigint() - started) / 1e6;
+      if (r.status !== 0) throw new Error(`${name} failed: ${r.stderr}`);
+      return { wall, ...JSON.parse(readFileSync(rssFile, 'utf8')) };
+    };
+    for (const name of Object.keys(cases)) once(name); // warm up
+    for (let i = 0; i < RUNS; i++) for (const name of Object.keys(cases)) samples[name].push(once(name));
+    const bare = median(samples['node -e 0'].map((s) => s.wall));
+    const bareCpu = median(samples['node -e 0'].map((s) => s.cpuMs));
+    process.stdout.write(`\n2. the whole command against the emulator, median of ${RUNS} interleaved runs\n`);
+    process.stdout.write('command                 wall ms   × node     CPU ms   × node   peak RSS MiB\n');
+    for (const [name, s] of Object.entries(samples)) {
+      const wall = median(s.map((x) => x.wall));
+      const cpu = median(s.map((x) => x.cpuMs));
+      process.stdout.write(`${[name.padEnd(20), wall.toFixed(1).padStart(10), (wall / bare).toFixed(2).padStart(8), cpu.toFixed(1).padStart(10), (cpu / bareCpu).toFixed(2).padStart(8), median(s.map((x) => x.rssMiB)).toFixed(1).padStart(14)].join(' ')}\n`);
+    }
+  } finally {
+    emu.kill('SIGTERM');
+  }
 }
