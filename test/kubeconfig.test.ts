@@ -206,6 +206,7 @@ describe('entry names', () => {
     ['--Staging--', 'staging'],
     ['-_-x-_-', 'x'],
     ['Ünïcode', 'n-code'],
+    ['İstanbul \u212Aube', 'istanbul-kube'], // as Go's strings.ToLower: İ → i, the Kelvin sign → k
     ['日本', 'cluster'],
     ['', 'cluster'],
     ['---', 'cluster'],

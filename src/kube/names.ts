@@ -10,10 +10,13 @@ import { AnkraError, Exit } from '../errors';
 /**
  * The Go CLI's slug (its `kubeconfig.Slugify`): lower-cased, every run of characters
  * outside [a-z0-9-] turned into one '-' (hyphens are kept, so `a--b` stays), trimmed of
- * '-'; `cluster` when nothing is left.
+ * '-'; `cluster` when nothing is left. Go lower-cases each character on its own (Unicode's
+ * simple mapping) where JavaScript uses the full one; the only difference that survives the
+ * slug is U+0130 'İ', which Go makes 'i' and JavaScript 'i' + a combining dot.
  */
 export function clusterSlug(clusterName: string): string {
   const slug = clusterName
+    .replace(/\u0130/g, 'i')
     .toLowerCase()
     .replace(/[^a-z0-9-]+/g, '-')
     .replace(/^-+|-+$/g, '');

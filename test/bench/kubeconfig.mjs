@@ -14,6 +14,9 @@
 //
 //   node test/bench/kubeconfig.mjs                 (BENCH_RUNS=9, BENCH_CONTEXTS=500, BENCH_CLI=1)
 //   node test/bench/kubeconfig.mjs --profile DIR   (one run of each library operation under node --cpu-prof)
+//   BENCH_BASELINE=DIR node test/bench/kubeconfig.mjs
+//       also runs the library of another checkout (e.g. `git worktree add DIR <commit>`),
+//       interleaved with this one, for a before/after ratio within one run
 import { build } from 'esbuild';
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +26,7 @@ import { createInterface } from 'node:readline';
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
 const CLI = process.env.BENCH_CLI !== '0';
+const BASELINE = process.env.BENCH_BASELINE ? resolve(process.env.BENCH_BASELINE) : undefined;
 const CONTEXTS = Number(process.env.BENCH_CONTEXTS ?? 500);
 const profileAt = process.argv.indexOf('--profile');
 const PROFILE_DIR = profileAt > 0 ? resolve(process.argv[profileAt + 1] ?? 'profiles') : undefined;
@@ -96,24 +100,29 @@ const median = (xs) => {
 mkdirSync(join(ROOT, '.vitest-tmp'), { recursive: true });
 const work = mkdtempSync(join(ROOT, '.vitest-tmp', 'bench-kube-'));
 try {
-  const driver = join(work, 'driver.mjs');
-  await build({
-    stdin: { contents: DRIVER, resolveDir: ROOT, loader: 'ts', sourcefile: 'driver.ts' },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    outfile: driver,
-    logLevel: 'warning',
-  });
+  const bundle = async (from, outfile) => {
+    await build({
+      stdin: { contents: DRIVER, resolveDir: from, loader: 'ts', sourcefile: 'driver.ts' },
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      outfile,
+      logLevel: 'warning',
+    });
+    return outfile;
+  };
+  // both bundles sit here, so both import this checkout's `yaml`
+  const drivers = { this: await bundle(ROOT, join(work, 'driver.mjs')) };
+  if (BASELINE) drivers.baseline = await bundle(BASELINE, join(work, 'baseline.mjs'));
   const big = join(work, 'big.yaml');
   writeFileSync(big, bigKubeconfig(CONTEXTS));
   const bytes = readFileSync(big).length;
   process.stdout.write(`kubeconfig: ${CONTEXTS} Ankra contexts + 10 foreign, ${(bytes / 1024).toFixed(0)} KiB\n`);
 
   const OPS = ['list', 'add', 'remove-one', 'remove-all'];
-  const once = (op, extra = []) => {
+  const once = (op, extra = [], driver = drivers.this) => {
     const file = join(work, `config-${op}`);
     copyFileSync(big, file);
     const started = process.hrtime.bigint();
@@ -128,23 +137,24 @@ try {
     for (const op of OPS) once(op, ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR, '--cpu-prof-name', `${op}.cpuprofile`]);
     process.stdout.write(`profiles in ${PROFILE_DIR}\n`);
   } else {
-    const samples = Object.fromEntries(['node', ...OPS].map((k) => [k, []]));
+    const rows = Object.keys(drivers).flatMap((which) => OPS.map((op) => ({ which, op, name: BASELINE ? `${op} (${which})` : op })));
+    const samples = Object.fromEntries(['node', ...rows.map((r) => r.name)].map((k) => [k, []]));
     once('list'); // warm the page cache
     for (let i = 0; i < RUNS; i++) {
       const started = process.hrtime.bigint();
       const r = spawnSync(process.execPath, ['-e', 'const u = process.resourceUsage(); process.stdout.write(String((u.userCPUTime + u.systemCPUTime) / 1000))'], { encoding: 'utf8' });
       samples.node.push({ wall: Number(process.hrtime.bigint() - started) / 1e6, cpuMs: Number(r.stdout) });
-      for (const op of OPS) samples[op].push(once(op));
+      for (const { which, op, name } of rows) samples[name].push(once(op, [], drivers[which]));
     }
     const bare = median(samples.node.map((s) => s.wall));
     const bareCpu = median(samples.node.map((s) => s.cpuMs));
     process.stdout.write(`\n1. the library, median of ${RUNS} interleaved runs (node -e 0: ${bare.toFixed(1)} ms wall, ${bareCpu.toFixed(1)} ms CPU)\n`);
-    process.stdout.write('operation          wall ms   library ms   × node     CPU ms   × node   peak RSS MiB\n');
-    for (const op of OPS) {
-      const s = samples[op];
+    process.stdout.write(`${'operation'.padEnd(BASELINE ? 26 : 16)}   wall ms   library ms   × node     CPU ms   × node   peak RSS MiB\n`);
+    for (const { name } of rows) {
+      const s = samples[name];
       const wall = median(s.map((x) => x.wall));
       const cpu = median(s.map((x) => x.cpuMs));
-      const row = [op.padEnd(16), wall.toFixed(1).padStart(9), median(s.map((x) => x.ms)).toFixed(1).padStart(12), (wall / bare).toFixed(2).padStart(8), cpu.toFixed(1).padStart(10), (cpu / bareCpu).toFixed(2).padStart(8), median(s.map((x) => x.rssMiB)).toFixed(1).padStart(14)];
+      const row = [name.padEnd(BASELINE ? 26 : 16), wall.toFixed(1).padStart(9), median(s.map((x) => x.ms)).toFixed(1).padStart(12), (wall / bare).toFixed(2).padStart(8), cpu.toFixed(1).padStart(10), (cpu / bareCpu).toFixed(2).padStart(8), median(s.map((x) => x.rssMiB)).toFixed(1).padStart(14)];
       process.stdout.write(`${row.join(' ')}\n`);
     }
     if (CLI) await wholeCommand(big);
@@ -186,6 +196,12 @@ async function wholeCommand(big) {
       'add, big file': { args: [ankra, 'cluster', 'kubeconfig', 'add', 'staging', '--kubeconfig', config], prepare: () => copyFileSync(big, config) },
       'remove --all, big': { args: [ankra, 'cluster', 'kubeconfig', 'remove', '--all', '--kubeconfig', config], prepare: () => copyFileSync(big, config) },
     };
+    // the baseline checkout's own build, when it has one
+    const baselineAnkra = BASELINE && join(BASELINE, 'bin', 'ankra');
+    if (baselineAnkra && existsSync(join(BASELINE, 'dist', 'cli', 'main.cjs'))) {
+      cases['add, big (baseline)'] = { ...cases['add, big file'], args: [baselineAnkra, ...cases['add, big file'].args.slice(1)] };
+      cases['remove --all, big (baseline)'] = { ...cases['remove --all, big'], args: [baselineAnkra, ...cases['remove --all, big'].args.slice(1)] };
+    }
     const samples = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
     const once = (name) => {
       const { args, prepare } = cases[name];
@@ -201,11 +217,11 @@ async function wholeCommand(big) {
     const bare = median(samples['node -e 0'].map((s) => s.wall));
     const bareCpu = median(samples['node -e 0'].map((s) => s.cpuMs));
     process.stdout.write(`\n2. the whole command against the emulator, median of ${RUNS} interleaved runs\n`);
-    process.stdout.write('command                 wall ms   × node     CPU ms   × node   peak RSS MiB\n');
+    process.stdout.write('command                           wall ms   × node     CPU ms   × node   peak RSS MiB\n');
     for (const [name, s] of Object.entries(samples)) {
       const wall = median(s.map((x) => x.wall));
       const cpu = median(s.map((x) => x.cpuMs));
-      process.stdout.write(`${[name.padEnd(20), wall.toFixed(1).padStart(10), (wall / bare).toFixed(2).padStart(8), cpu.toFixed(1).padStart(10), (cpu / bareCpu).toFixed(2).padStart(8), median(s.map((x) => x.rssMiB)).toFixed(1).padStart(14)].join(' ')}\n`);
+      process.stdout.write(`${[name.padEnd(30), wall.toFixed(1).padStart(10), (wall / bare).toFixed(2).padStart(8), cpu.toFixed(1).padStart(10), (cpu / bareCpu).toFixed(2).padStart(8), median(s.map((x) => x.rssMiB)).toFixed(1).padStart(14)].join(' ')}\n`);
     }
   } finally {
     emu.kill('SIGTERM');
