@@ -1,5 +1,5 @@
-// The kubeconfig library in real processes: 20 writers at once on one file, and writes
-// the operating system refuses. A tiny driver around upsertAnkraEntries is bundled with
+// The kubeconfig library in real processes: 20 writers at once on one file, writes the
+// operating system refuses, and a file the writer may not write in a directory it may. A tiny driver around upsertAnkraEntries is bundled with
 // esbuild and run with node, as a separate OS process per writer.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { build } from 'esbuild';
