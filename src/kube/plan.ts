@@ -159,7 +159,7 @@ export function planUpsert(files: readonly FileState[], specs: readonly EntrySpe
     const mine = existing.filter((c) => c.clusterId === spec.clusterId);
     const old = mine.find((c) => c.orgId === orgId) ?? mine[0];
     const name = old?.context ?? entryName(spec.clusterName, spec.clusterId, taken, { id: orgId, slug: spec.organisation?.slug ?? undefined });
-    taken.set(name, holderOf({ clusterId: spec.clusterId, orgId: spec.exec.orgId }));
+    taken.set(name, holderOf({ clusterId: spec.clusterId, orgId }));
     const wanted = entriesFor(spec, { context: name, cluster: old?.cluster || name, user: old?.user || name }, spec.namespace ?? old?.namespace);
     let changed = false;
     for (const kind of KINDS) {
