@@ -1,10 +1,14 @@
 // `ankra cluster kubeconfig add|remove|list` end to end: the built binary editing real files
 // (the library's own tests cover the editing rules in depth). 20 concurrent adds, --all,
 // the cross-organisation name clash, KUBECONFIG lists, --print, invalid files left alone,
-// and add-then-remove restoring a commented kubectl file byte for byte.
+// and add-then-remove restoring a commented kubectl file byte for byte. Then kubeconfig
+// files as people have them: bind-mounted into a container, read-only, KUBECONFIG naming
+// no file, Latin-1 text, a FIFO.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { ROOT, ankra, sandbox, type RunResult, type Sandbox } from './helpers/cli';
 import { EMAIL, IDS, startEmulator, type InProcessEmulator } from './helpers/emulator';
@@ -240,5 +244,102 @@ describe('ankra cluster kubeconfig', () => {
     expect(JSON.parse(view.stdout)).toMatchObject({ 'current-context': 'ankra-staging', contexts: [{ name: 'ankra-staging', context: { namespace: 'team-a' } }] });
     const pods = await kubectl(['--kubeconfig', file, 'get', 'pods'], b.env);
     expect(pods.code, pods.stderr).toBe(0);
+  });
+});
+
+/** Whether this process may bind-mount a file (root, in a sandbox that permits it). */
+const canBindMount = await (async () => {
+  if (process.getuid?.() !== 0) return false;
+  const b = sandbox();
+  try {
+    const [a, c] = [join(b.dir, 'a'), join(b.dir, 'c')];
+    writeFileSync(a, '');
+    writeFileSync(c, '');
+    const mounted = await promisify(execFile)('mount', ['--bind', a, c]).then(() => true, () => false);
+    if (mounted) await promisify(execFile)('umount', [c]);
+    return mounted;
+  } finally {
+    b.cleanup();
+  }
+})();
+if (!canBindMount) process.stderr.write('kubeconfig-cli: the bind-mount case is skipped: mount --bind needs root and a sandbox that permits it\n');
+
+describe('kubeconfig files as people have them', () => {
+  const KUBECTL_STYLE = join(ROOT, 'fixtures', 'kubeconfig', 'kubectl-style.yaml');
+  const run$ = promisify(execFile);
+
+  /** One line on stderr, naming `file`, and the exit code. */
+  function refused(r: RunResult, code: number, ...words: string[]): void {
+    expect(r.code, r.stderr).toBe(code);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    for (const w of words) expect(lines[0]).toContain(w);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  }
+
+  it('a read-only kubeconfig is refused (exit 1) and keeps its bytes and mode', async () => {
+    const b = box('bob');
+    mkdirSync(join(b.home, '.kube'));
+    copyFileSync(KUBECTL_STYLE, b.kubeconfig);
+    chmodSync(b.kubeconfig, 0o444);
+    const before = readFileSync(b.kubeconfig);
+    refused(await run(b, ['cluster', 'kubeconfig', 'add', 'staging']), 1, b.kubeconfig, 'read-only (mode 0444)', 'chmod u+w');
+    expect(readFileSync(b.kubeconfig)).toEqual(before);
+    expect(statSync(b.kubeconfig).mode & 0o777).toBe(0o444);
+    expect(readdirSync(join(b.home, '.kube'))).toEqual(['config']);
+  });
+
+  it.each([':', '::'])('KUBECONFIG=%j (no file) is refused (exit 2) rather than writing ~/.kube/config; list shows what kubectl shows: nothing', async (value) => {
+    const b = box('bob');
+    const r = await run(b, ['cluster', 'kubeconfig', 'add', 'staging'], { KUBECONFIG: value });
+    refused(r, 2, 'KUBECONFIG', 'names no file', '--kubeconfig');
+    expect(existsSync(join(b.home, '.kube'))).toBe(false);
+    const list = ok(await run(b, ['cluster', 'kubeconfig', 'list', '-o', 'json'], { KUBECONFIG: value }));
+    expect(JSON.parse(list.stdout)).toEqual([]);
+  });
+
+  it('a Latin-1 kubeconfig is refused (exit 1) and keeps every byte', async () => {
+    const b = box('bob');
+    mkdirSync(join(b.home, '.kube'));
+    copyFileSync(join(ROOT, 'fixtures', 'kubeconfig', 'invalid-latin1.yaml'), b.kubeconfig);
+    const before = readFileSync(b.kubeconfig);
+    for (const args of [['add', 'staging'], ['remove', '--all'], ['list']]) {
+      refused(await run(b, ['cluster', 'kubeconfig', ...args]), 1, b.kubeconfig, 'not UTF-8 text (byte 0xe9 on line 1)');
+    }
+    expect(readFileSync(b.kubeconfig)).toEqual(before);
+  });
+
+  it('a FIFO as the kubeconfig is refused at once (exit 1), by list and add alike', async () => {
+    const b = box('bob');
+    mkdirSync(join(b.home, '.kube'));
+    await run$('mkfifo', [b.kubeconfig]);
+    for (const args of [['list'], ['add', 'staging']]) {
+      const started = Date.now();
+      const r = await ankra(['cluster', 'kubeconfig', ...args], { env: b.env, timeoutMs: 10_000 });
+      refused(r, 1, b.kubeconfig, 'named pipe (FIFO)');
+      expect(Date.now() - started).toBeLessThan(10_000);
+    }
+    expect(statSync(b.kubeconfig).isFIFO()).toBe(true);
+  });
+
+  it.runIf(canBindMount)('a kubeconfig bind-mounted into a "container" (rename refused) is edited in place: add, then remove restores it', async () => {
+    const b = box('bob');
+    const host = join(b.dir, 'host-kubeconfig');
+    copyFileSync(KUBECTL_STYLE, host);
+    mkdirSync(join(b.home, '.kube'));
+    writeFileSync(b.kubeconfig, '');
+    await run$('mount', ['--bind', host, b.kubeconfig]);
+    try {
+      const ino = statSync(b.kubeconfig).ino;
+      ok(await run(b, ['cluster', 'kubeconfig', 'add', 'staging']));
+      expect(readFileSync(host, 'utf8')).toContain('name: ankra-staging');
+      expect(statSync(b.kubeconfig).ino).toBe(ino);
+      ok(await run(b, ['cluster', 'kubeconfig', 'remove', 'staging']));
+      expect(readFileSync(host)).toEqual(readFileSync(KUBECTL_STYLE));
+      expect(readdirSync(join(b.home, '.kube'))).toEqual(['config']);
+    } finally {
+      await run$('umount', [b.kubeconfig]);
+    }
   });
 });

@@ -1,10 +1,10 @@
-// The kubeconfig library in real processes: 20 writers at once on one file, and writes
-// the operating system refuses. A tiny driver around upsertAnkraEntries is bundled with
+// The kubeconfig library in real processes: 20 writers at once on one file, writes the
+// operating system refuses, and a file the writer may not write in a directory it may. A tiny driver around upsertAnkraEntries is bundled with
 // esbuild and run with node, as a separate OS process per writer.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { build } from 'esbuild';
 import { execFile, spawn } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -93,7 +93,8 @@ const nobody = asRoot ? { uid: 65534, gid: 65534 } : {};
 
 it('a write refused by the OS leaves the file byte-identical, with no temp file or lock behind', async () => {
   // The kubeconfig is a symlink, in a directory the writer may write (so the lock beside it
-  // is taken), to a file in a directory it may not (so the temp file cannot be created).
+  // is taken), to a file it may write in a directory it may not (so the temp file cannot be
+  // created).
   const base = mkdtempSync(join(scratch, 'refused-'));
   chmodSync(base, 0o755);
   const [home, shelf] = [join(base, 'home'), join(base, 'shelf')];
@@ -101,8 +102,10 @@ it('a write refused by the OS leaves the file byte-identical, with no temp file 
   cpSync(join(ROOT, 'fixtures', 'kubeconfig', 'kubectl-style.yaml'), join(shelf, 'config'));
   chmodSync(join(shelf, 'config'), 0o644);
   symlinkSync(join(shelf, 'config'), join(home, 'config'));
-  if (asRoot) chownSync(home, 65534, 65534);
-  else chmodSync(shelf, 0o555);
+  if (asRoot) {
+    chownSync(home, 65534, 65534);
+    chownSync(join(shelf, 'config'), 65534, 65534);
+  } else chmodSync(shelf, 0o555);
 
   try {
     const { code, out } = await runDriver([join(home, 'config'), '11111111-0000-4000-8000-000000000000', 'Prod'], nobody);
@@ -134,4 +137,22 @@ it('a directory where the lock cannot be created: the file is untouched and the 
   } finally {
     chmodSync(dir, 0o755);
   }
+});
+
+it.runIf(asRoot)("a file the writer may not write, in a directory it may: refused as kubectl would be, not replaced behind its owner's back", async () => {
+  // rename() would succeed here (the directory is the writer's) and hand root's file to nobody
+  const dir = mkdtempSync(join(scratch, 'not-mine-'));
+  cpSync(join(ROOT, 'fixtures', 'kubeconfig', 'kubectl-style.yaml'), join(dir, 'config'));
+  chmodSync(join(dir, 'config'), 0o644);
+  chownSync(dir, 65534, 65534);
+  const { code, out } = await runDriver([join(dir, 'config'), '11111111-0000-4000-8000-000000000000', 'Prod'], nobody);
+  expect(code).toBe(1);
+  expect(out).toEqual({
+    message: `kubeconfig ${join(dir, 'config')} is not writable by you (mode 0644, owner uid 0)`,
+    hint: 'ankra left it unchanged; ask its owner, or pass --kubeconfig with a file you own',
+    exitCode: 1,
+  });
+  expect(readFileSync(join(dir, 'config'), 'utf8')).toBe(ORIGINAL);
+  expect(statSync(join(dir, 'config'))).toMatchObject({ uid: 0, mode: 0o100644 });
+  expect(readdirSync(dir)).toEqual(['config']);
 });

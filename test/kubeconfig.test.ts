@@ -147,13 +147,16 @@ function kubectlEntry(view: KubectlConfig, context: string) {
 describe('locating kubeconfig files', () => {
   const home = '/home/dev';
   it.each([
-    { explicit: 'k.yaml', KUBECONFIG: '/a:/b', files: [join(process.cwd(), 'k.yaml')], isExplicit: true },
-    { explicit: undefined, KUBECONFIG: '/a::/b:/a:', files: ['/a', '/b'], isExplicit: false },
-    { explicit: undefined, KUBECONFIG: ':', files: ['/home/dev/.kube/config'], isExplicit: false },
-    { explicit: undefined, KUBECONFIG: undefined, files: ['/home/dev/.kube/config'], isExplicit: false },
-  ])('--kubeconfig $explicit, KUBECONFIG=$KUBECONFIG → $files', ({ explicit, KUBECONFIG, files, isExplicit }) => {
+    { explicit: 'k.yaml', KUBECONFIG: '/a:/b', files: [join(process.cwd(), 'k.yaml')], isExplicit: true, fromEnv: false },
+    { explicit: undefined, KUBECONFIG: '/a::/b:/a:', files: ['/a', '/b'], isExplicit: false, fromEnv: true },
+    // kubectl reads no file at all then (checked against the real kubectl below)
+    { explicit: undefined, KUBECONFIG: ':', files: [], isExplicit: false, fromEnv: true },
+    { explicit: undefined, KUBECONFIG: '::', files: [], isExplicit: false, fromEnv: true },
+    { explicit: undefined, KUBECONFIG: '', files: ['/home/dev/.kube/config'], isExplicit: false, fromEnv: false },
+    { explicit: undefined, KUBECONFIG: undefined, files: ['/home/dev/.kube/config'], isExplicit: false, fromEnv: false },
+  ])('--kubeconfig $explicit, KUBECONFIG=$KUBECONFIG → $files', ({ explicit, KUBECONFIG, files, isExplicit, fromEnv }) => {
     const env = KUBECONFIG === undefined ? {} : { KUBECONFIG: KUBECONFIG.replaceAll(':', delimiter) };
-    expect(resolveKubeconfig({ explicit, env, home })).toEqual({ files, explicit: isExplicit });
+    expect(resolveKubeconfig({ explicit, env, home })).toEqual({ files, explicit: isExplicit, ...(fromEnv ? { kubeconfigEnv: env.KUBECONFIG } : {}) });
   });
 });
 
@@ -194,29 +197,49 @@ describe('exec entries', () => {
 });
 
 describe('entry names', () => {
+  // Ankra's Go CLI: strings.Trim(regexp `[^a-z0-9-]+` → "-" over strings.ToLower(name), "-"), "" → "cluster"
   it.each([
     ['My Cluster', 'my-cluster'],
-    ['prod_EU--west 1', 'prod-eu-west-1'],
+    ['prod_EU--west 1', 'prod-eu--west-1'],
+    ['a--b', 'a--b'],
+    ['a - b', 'a---b'],
     ['--Staging--', 'staging'],
+    ['-_-x-_-', 'x'],
     ['Ünïcode', 'n-code'],
-    ['日本', ''],
+    ['İstanbul \u212Aube', 'istanbul-kube'], // as Go's strings.ToLower: İ → i, the Kelvin sign → k
+    ['日本', 'cluster'],
+    ['', 'cluster'],
+    ['---', 'cluster'],
   ])('slug of %j is %j', (name, slug) => {
     expect(clusterSlug(name)).toBe(slug);
   });
 
   const id = 'abcdef12-3456-4789-8abc-def012345678';
+  const ACME = { id: 'acme-org-id', slug: 'acme' };
+  const GLOBEX = { id: 'globex-org-id', slug: 'Globex Corp' };
   it.each([
-    { held: {}, name: 'ankra-prod' },
-    { held: { 'ankra-prod': id }, name: 'ankra-prod' },
-    { held: { 'ankra-prod': 'other-cluster-id' }, name: 'ankra-prod-abcdef12' },
-    { held: { 'ankra-prod': null }, name: 'ankra-prod-abcdef12' },
-    { held: { 'ankra-prod': null, 'ankra-prod-abcdef12': null }, name: `ankra-prod-${id}` },
-  ])('with $held taken → $name', ({ held, name }) => {
-    expect(entryName('Prod', id, new Map(Object.entries(held)))).toBe(name);
+    { why: 'free', held: {}, org: GLOBEX, name: 'ankra-prod' },
+    { why: 'held by this cluster', held: { 'ankra-prod': { clusterId: id, orgId: GLOBEX.id } }, org: GLOBEX, name: 'ankra-prod' },
+    { why: 'held by another organisation', held: { 'ankra-prod': { clusterId: 'other', orgId: ACME.id } }, org: GLOBEX, name: 'ankra-globex-corp-prod' },
+    { why: 'held by another organisation (by slug)', held: { 'ankra-prod': { clusterId: 'other', orgId: 'acme' } }, org: GLOBEX, name: 'ankra-globex-corp-prod' },
+    {
+      why: 'held by another organisation, and its name with the org slug too',
+      held: { 'ankra-prod': { clusterId: 'other', orgId: ACME.id }, 'ankra-globex-corp-prod': null },
+      org: GLOBEX,
+      name: 'ankra-prod-abcdef12',
+    },
+    { why: 'held by another cluster of the same organisation', held: { 'ankra-prod': { clusterId: 'other', orgId: GLOBEX.id } }, org: GLOBEX, name: 'ankra-prod-abcdef12' },
+    { why: 'held by an entry that names no organisation', held: { 'ankra-prod': { clusterId: 'other' } }, org: GLOBEX, name: 'ankra-prod-abcdef12' },
+    { why: 'held by another organisation, our slug unknown', held: { 'ankra-prod': { clusterId: 'other', orgId: ACME.id } }, org: { id: GLOBEX.id }, name: 'ankra-prod-abcdef12' },
+    { why: 'held by a foreign entry', held: { 'ankra-prod': null }, org: GLOBEX, name: 'ankra-prod-abcdef12' },
+    { why: 'held, and the 8-char suffix too', held: { 'ankra-prod': null, 'ankra-prod-abcdef12': null }, org: GLOBEX, name: `ankra-prod-${id}` },
+  ])('$why → $name', ({ held, org, name }) => {
+    expect(entryName('Prod', id, new Map(Object.entries(held)), org)).toBe(name);
   });
 
-  it('uses the id when the name has nothing to slug, and refuses when every candidate is taken', () => {
-    expect(entryName('日本', id, new Map())).toBe('ankra-abcdef12');
+  it("names a cluster whose name has nothing to slug `ankra-cluster`, as the Go CLI does, and refuses when every candidate is taken", () => {
+    expect(entryName('日本', id, new Map())).toBe('ankra-cluster');
+    expect(entryName('日本', id, new Map([['ankra-cluster', null]]))).toBe('ankra-cluster-abcdef12');
     const taken = new Map([['ankra-x', null], ['ankra-x-abcdef12', null], [`ankra-x-${id}`, null]]);
     expect(() => entryName('x', id, taken)).toThrow(/are all used by other entries/);
   });
@@ -280,22 +303,53 @@ describe('splicing edits into the text (applyEdits)', () => {
   const d = { name: 'd', cluster: { server: 'https://d' } };
   const put = { op: 'put', kind: 'clusters', entry: d } as const;
   const removeA = { op: 'remove', kind: 'clusters', name: 'a' } as const;
-  it.each<[string, string, Edit[], string]>([
-    ['a flow list: one item out, the rest as written', 'clusters: [{name: a}, {name: b, cluster: {}},  {name: c}]\n', [removeA], 'clusters: [{name: b, cluster: {}},  {name: c}]\n'],
-    ['a flow list: one item in', 'clusters: [{name: a}]  # ours\n', [put], 'clusters: [{name: a}, { name: d, cluster: { server: https://d } }]  # ours\n'],
-    ['an empty flow list becomes a block list', 'clusters: [] # none\nusers: []\n', [put], 'clusters: # none\n- name: d\n  cluster:\n    server: https://d\nusers: []\n'],
-    ['a comment about the next entry stays', 'clusters:\n- name: a\n  cluster:\n    server: x\n    # about a\n\n# about b\n- name: b\n', [removeA], 'clusters:\n\n# about b\n- name: b\n'],
-    ['a block scalar in the entry before ours', 'clusters:\n- name: b\n  x: |\n    text\n- name: a\n', [removeA], 'clusters:\n- name: b\n  x: |\n    text\n'],
-    ['the last entry removed leaves an empty list, and its comments', 'clusters: # mine\n# only a\n- name: a\nusers: []\n', [removeA], 'clusters: [] # mine\n# only a\nusers: []\n'],
-    ['current-context without a value', 'current-context: # none yet\n', [{ op: 'current', value: 'd' }], 'current-context: d # none yet\n'],
-    ['a value YAML 1.1 reads as a boolean is quoted', 'current-context: a\n', [{ op: 'current', value: 'on' }], 'current-context: "on"\n'],
-    ['document markers and a byte order mark', '\uFEFF---\nclusters:\n- name: a\n...\n', [put, { op: 'current', value: 'd' }], '\uFEFF---\nclusters:\n- name: a\n- name: d\n  cluster:\n    server: https://d\ncurrent-context: d\n...\n'],
-  ])('%s', (_, src, edits, want) => {
-    expect(applyEdits(parseKubeconfig('t', src), edits)).toEqual({ text: want, method: 'splice' });
+  const removeB = { op: 'remove', kind: 'clusters', name: 'b' } as const;
+  it.each<[string, string, Edit[], string, 'windows' | 'whole']>([
+    ['a flow list: one item out, the rest as written', 'clusters: [{name: a}, {name: b, cluster: {}},  {name: c}]\n', [removeA], 'clusters: [{name: b, cluster: {}},  {name: c}]\n', 'whole'],
+    ['a flow list: one item in', 'clusters: [{name: a}]  # ours\n', [put], 'clusters: [{name: a}, { name: d, cluster: { server: https://d } }]  # ours\n', 'whole'],
+    ['an empty flow list becomes a block list', 'clusters: [] # none\nusers: []\n', [put], 'clusters: # none\n- name: d\n  cluster:\n    server: https://d\nusers: []\n', 'whole'],
+    ['a comment about the next entry stays', 'clusters:\n- name: a\n  cluster:\n    server: x\n    # about a\n\n# about b\n- name: b\n', [removeA], 'clusters:\n\n# about b\n- name: b\n', 'windows'],
+    ['a block scalar in the entry before ours', 'clusters:\n- name: b\n  x: |\n    text\n- name: a\n', [removeA], 'clusters:\n- name: b\n  x: |\n    text\n', 'windows'],
+    ['the last entry removed leaves an empty list, and its comments', 'clusters: # mine\n# only a\n- name: a\nusers: []\n', [removeA], 'clusters: [] # mine\n# only a\nusers: []\n', 'windows'],
+    ['current-context without a value', 'current-context: # none yet\n', [{ op: 'current', value: 'd' }], 'current-context: d # none yet\n', 'windows'],
+    ['a value YAML 1.1 reads as a boolean is quoted', 'current-context: a\n', [{ op: 'current', value: 'on' }], 'current-context: "on"\n', 'windows'],
+    ['document markers and a byte order mark', '\uFEFF---\nclusters:\n- name: a\n...\n', [put, { op: 'current', value: 'd' }], '\uFEFF---\nclusters:\n- name: a\n- name: d\n  cluster:\n    server: https://d\ncurrent-context: d\n...\n', 'whole'],
+  ])('%s (checked: %s)', (_, src, edits, want, check) => {
+    expect(applyEdits(parseKubeconfig('t', src), edits)).toEqual({ text: want, method: 'splice', check });
   });
 
   it('refuses to edit a list that is an alias of another', () => {
     expect(() => applyEdits(parseKubeconfig('t', 'x: &u []\nusers: *u\n'), [{ op: 'put', kind: 'users', entry: { name: 'd' } }])).toThrow('cannot edit t: `users` is a YAML alias');
+  });
+
+  // The checks can fail: when the text does not mean what the file's data says next to an
+  // edit, neither the local check nor the whole-file one (nor a re-render) lets it through.
+  it.each([
+    ['a block list', 'windows', 'clusters:\n- name: a\n  cluster: {server: https://a}\n- name: b\n  cluster: {server: https://b}\n'],
+    ['a flow list', 'whole', 'clusters: [{name: a, cluster: {server: https://a}}, {name: b, cluster: {server: https://b}}]\n'],
+  ])('a splice that would not mean the intended entries is refused: %s (checked: %s)', (_, check, src) => {
+    expect(applyEdits(parseKubeconfig('t', src), [removeB])).toMatchObject({ method: 'splice', check });
+    const parsed = parseKubeconfig('t', src);
+    parsed.data.clusters[0]!.cluster = { server: 'https://not-what-the-text-says' };
+    expect(() => applyEdits(parsed, [removeB])).toThrow('could not edit t without changing its meaning');
+  });
+
+  it('edits far apart in a big file are checked in separate windows, each with its neighbours', () => {
+    const entries = Array.from({ length: 200 }, (_, i) => `- name: c${i}\n  cluster:\n    server: https://c${i}\n`).join('');
+    const src = `clusters:\n${entries}current-context: c0\n`;
+    const edits: Edit[] = [
+      { op: 'remove', kind: 'clusters', name: 'c10' },
+      { op: 'put', kind: 'clusters', entry: { name: 'c150', cluster: { server: 'https://new' } } },
+      { op: 'current', value: 'c150' },
+    ];
+    const res = applyEdits(parseKubeconfig('t', src), edits);
+    expect(res).toMatchObject({ method: 'splice', check: 'windows' });
+    expect(res.text).toBe(
+      src.replace('- name: c10\n  cluster:\n    server: https://c10\n', '').replace('https://c150\n', 'https://new\n').replace('current-context: c0', 'current-context: c150'),
+    );
+    // a file with anchors is checked whole: an alias elsewhere may depend on an edited entry
+    const anchored = `x: &a {server: https://x}\n${src}`;
+    expect(applyEdits(parseKubeconfig('t', anchored), edits)).toMatchObject({ method: 'splice', check: 'whole' });
   });
 });
 
@@ -398,7 +452,10 @@ describe("Ankra's Go CLI entries", () => {
   it('are removed like ours, leaving the foreign flow entries as written', async () => {
     const { path, loc } = place('go-cli.yaml');
     const res = await removeAnkraEntries(loc, { names: ['ankra-my-cluster'] });
-    expect(res).toEqual({ removed: [{ context: 'ankra-my-cluster', clusterId: GO_ID }], clearedCurrentContext: true, written: [path] });
+    expect(res).toEqual({
+      removed: [{ context: 'ankra-my-cluster', clusterId: GO_ID }], clearedCurrentContext: true, written: [path],
+      writes: [{ file: path, method: 'rename', edit: 'splice' }],
+    });
     const after = read(path);
     expect(after).toContain('\nclusters: [{name: kind-kind, cluster: {server: "https://127.0.0.1:40123"}}]\nusers:\n- name: kind-kind\n');
     expect(after).toContain('\ncontexts: [{name: kind-kind, context: {cluster: kind-kind, user: kind-kind}}]\ncurrent-context: ""\n');
@@ -411,7 +468,7 @@ describe('adding and removing', () => {
     await upsertAnkraEntries(loc, [spec(PROD_ID, 'Prod')], { use: PROD_ID });
     const before = statSync(path);
     const again = await upsertAnkraEntries(loc, [spec(PROD_ID, 'Prod')], { use: PROD_ID });
-    expect(again).toEqual({ entries: [{ clusterId: PROD_ID, name: 'ankra-prod', action: 'unchanged', file: path }], currentContext: 'ankra-prod', written: [] });
+    expect(again).toEqual({ entries: [{ clusterId: PROD_ID, name: 'ankra-prod', action: 'unchanged', file: path }], currentContext: 'ankra-prod', written: [], writes: [] });
     expect(statSync(path).ino).toBe(before.ino);
   });
 
@@ -451,7 +508,7 @@ describe('adding and removing', () => {
     expect(await removeAnkraEntries(only(path), { all: true })).toMatchObject({ removed: [{ context: 'ankra-three' }], clearedCurrentContext: false });
     data = parse(read(path));
     expect(data).toMatchObject({ clusters: [{ name: 'ankra-prod' }], users: [], contexts: [{ name: 'mine' }], 'current-context': '' });
-    expect(await removeAnkraEntries(only(path), { all: true })).toEqual({ removed: [], clearedCurrentContext: false, written: [] });
+    expect(await removeAnkraEntries(only(path), { all: true })).toEqual({ removed: [], clearedCurrentContext: false, written: [], writes: [] });
   });
 
   it('renders a standalone kubeconfig for --print that kubectl reads', async () => {
@@ -522,7 +579,10 @@ describe("several files (KUBECONFIG), by kubectl's rules", () => {
     const [a, b] = [join(dir, 'a'), join(dir, 'b')];
     for (const file of [a, b]) await upsertAnkraEntries(only(file), [spec(PROD_ID, 'Prod')], { use: PROD_ID });
     const res = await removeAnkraEntries(chain(a, b), { clusterIds: [PROD_ID] });
-    expect(res).toEqual({ removed: [{ context: 'ankra-prod', clusterId: PROD_ID }], clearedCurrentContext: true, written: [a, b] });
+    expect(res).toEqual({
+      removed: [{ context: 'ankra-prod', clusterId: PROD_ID }], clearedCurrentContext: true, written: [a, b],
+      writes: [a, b].map((file) => ({ file, method: 'rename', edit: 'splice' })),
+    });
     for (const file of [a, b]) expect(parse(read(file))).toEqual({ apiVersion: 'v1', kind: 'Config', clusters: [], users: [], contexts: [], 'current-context': '' });
   });
 

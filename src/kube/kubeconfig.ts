@@ -4,7 +4,9 @@
  * plan, edit) and the file system edges in files.ts and ../core/lock.ts.
  *
  * A write follows kubectl: lock the files to change (`<file>.lock`), read them again under
- * the lock so a concurrent writer's entries are kept, plan, splice, replace atomically.
+ * the lock so a concurrent writer's entries are kept (an unchanged file is not parsed
+ * again), plan, splice, replace atomically (or in place where rename cannot: a
+ * bind-mounted file).
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -12,8 +14,9 @@ import { acquireLock } from '../core/lock';
 import type { Lock } from '../core/lock';
 import { AnkraError, Exit } from '../errors';
 import { applyEdits } from './edit';
-import { fsReason, loadFile, writeFileAtomic } from './files';
-import type { LoadedFile } from './files';
+import { fsReason, loadFile, prepareWrite, writeKubeconfigFile } from './files';
+import type { LoadedFile, WriteMethod } from './files';
+import { assertWritable } from './locate';
 import type { KubeconfigLocation } from './locate';
 import { parseKubeconfig } from './parse';
 import { ankraContexts, mergeFiles, planRemove, planUpsert } from './plan';
@@ -22,7 +25,8 @@ import type { AnkraContext, EntrySpec, FileState, Plan, RemoveMatch, RemoveResul
 export { resolveKubeconfig } from './locate';
 export type { KubeconfigLocation, LocateInput } from './locate';
 export { clusterSlug, entryName } from './names';
-export type { TakenNames } from './names';
+export type { NameHolder, OrgName, TakenNames } from './names';
+export type { WriteMethod } from './files';
 export { buildExecEntry, parseAnkraExec, EXEC_API_VERSION, INSTALL_HINT } from './exec-entry';
 export type { ExecConfig, ExecSpec } from './exec-entry';
 export type { AnkraContext, EntrySpec, RemoveMatch, RemoveResult, UpsertedEntry, UpsertResult } from './plan';
@@ -30,6 +34,19 @@ export type { AnkraContext, EntrySpec, RemoveMatch, RemoveResult, UpsertedEntry,
 export interface Written {
   /** The files that were replaced or created, as named in the location. */
   written: string[];
+  /** How each of them was written, for `--debug`. */
+  writes: FileWrite[];
+}
+
+export interface FileWrite {
+  /** As named in the location (a symlink is written through to its target). */
+  file: string;
+  /** `rename`: a temp file renamed over it; `in-place`: rewritten in place, where rename was refused. */
+  method: WriteMethod;
+  /** Why rename was refused (EBUSY: a bind-mounted file; EXDEV: across file systems). */
+  renameRefused?: string;
+  /** `splice`: only our entries changed, every other byte kept; `restringify`: the whole file re-rendered. */
+  edit: 'splice' | 'restringify';
 }
 
 /** The Ankra contexts kubectl sees (merged over every file), in kubectl's order. */
@@ -61,7 +78,7 @@ export async function upsertAnkraEntries(
   return mutate(loc, (files) => planUpsert(files, specs, opts.use), opts);
 }
 
-/** Removes matching Ankra entries from every file that defines them; see planRemove. */
+/** Removes matching Ankra entries from every file that defines them; see planRemove and RemoveMatch (an `org` keeps it to one organisation). */
 export async function removeAnkraEntries(loc: KubeconfigLocation, match: RemoveMatch, opts: WriteOptions = {}): Promise<RemoveResult & Written> {
   return mutate(loc, (files) => planRemove(files, match), opts);
 }
@@ -74,13 +91,14 @@ export function renderStandaloneKubeconfig(specs: readonly EntrySpec[], opts: { 
 }
 
 async function mutate<R>(loc: KubeconfigLocation, plan: (files: FileState[]) => Plan<R>, opts: WriteOptions): Promise<R & Written> {
+  assertWritable(loc);
   // The plan made before locking only says which files to lock; the one that counts is
   // made again under the lock. Should it need a file we did not lock (another writer
   // created one meanwhile), start over.
   for (let attempt = 1; attempt <= 3; attempt++) {
     const draft = plan((await loadAll(loc)).map(stateOf));
     const targets = [...draft.edits.keys()];
-    if (targets.length === 0) return { ...draft.result, written: [] };
+    if (targets.length === 0) return { ...draft.result, written: [], writes: [] };
     // the lock sits beside the file, so a new file's directory must exist first
     await Promise.all(targets.map((file) => mkdir(dirname(file), { recursive: true, mode: 0o700 })));
     const done = await withKubeconfigLocks(targets, opts.lockTimeoutMs ?? 10_000, () => writePlanned(loc, plan, targets));
@@ -92,21 +110,26 @@ async function mutate<R>(loc: KubeconfigLocation, plan: (files: FileState[]) => 
 }
 
 async function writePlanned<R>(loc: KubeconfigLocation, plan: (files: FileState[]) => Plan<R>, locked: string[]): Promise<(R & Written) | undefined> {
+  // read again under the lock (a file whose bytes did not change keeps its parse)
   const files = await loadAll(loc);
   const { edits, result } = plan(files.map(stateOf));
   if (![...edits.keys()].every((file) => locked.includes(file))) return undefined;
-  // render every file before writing any, so a file we cannot edit stops us early
-  const changes = files.flatMap((file) => {
+  // render every file, and check that each may be written, before writing any, so a file
+  // we cannot edit stops us early
+  const changes = [];
+  for (const file of files) {
     const fileEdits = edits.get(file.path);
-    return fileEdits ? [{ file, text: applyEdits(file.parsed, fileEdits).text }] : [];
-  });
-  const written: string[] = [];
-  for (const { file, text } of changes) {
+    if (!fileEdits) continue;
+    const { text, method } = applyEdits(file.parsed, fileEdits);
     if (file.exists && text === file.parsed.text) continue;
-    await writeFileAtomic(file, text);
-    written.push(file.path);
+    changes.push({ file, text, edit: method, target: await prepareWrite(file) });
   }
-  return { ...result, written };
+  const writes: FileWrite[] = [];
+  for (const { file, text, edit, target } of changes) {
+    const outcome = await writeKubeconfigFile(file, target, text);
+    writes.push({ file: file.path, ...outcome, edit });
+  }
+  return { ...result, written: writes.map((w) => w.file), writes };
 }
 
 /**
@@ -138,7 +161,7 @@ async function lockKubeconfig(file: string, timeoutMs: number): Promise<Lock> {
 }
 
 function loadAll(loc: KubeconfigLocation): Promise<LoadedFile[]> {
-  return Promise.all(loc.files.map(loadFile));
+  return Promise.all(loc.files.map((path) => loadFile(path)));
 }
 
 function stateOf(file: LoadedFile): FileState {

@@ -25,6 +25,8 @@ export interface ParsedKubeconfig {
   file: string;
   text: string;
   doc: Document.Parsed;
+  /** The whole file as plain data (`{}` for an empty one); `data` shares its entries. */
+  plain: Record<string, unknown>;
   data: KubeconfigData;
 }
 
@@ -49,7 +51,8 @@ export function parseKubeconfig(file: string, text: string): ParsedKubeconfig {
     throw invalidKubeconfig(file, `YAML syntax error${at}: ${what}`);
   }
   if (doc.contents !== null && !isMap(doc.contents)) throw invalidKubeconfig(file, 'the top level is not a mapping');
-  return { file, text, doc, data: toData(file, plainContents(file, doc)) };
+  const plain = plainContents(file, doc);
+  return { file, text, doc, plain, data: toData(file, plain) };
 }
 
 /** The error for a file we refuse to read or edit; callers leave the file untouched. */

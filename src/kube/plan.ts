@@ -10,7 +10,8 @@ import { buildExecEntry, parseAnkraExec } from './exec-entry';
 import type { ExecSpec } from './exec-entry';
 import type { Edit } from './edit';
 import { defaultTarget } from './locate';
-import { entryName } from './names';
+import { clusterSlug, entryName } from './names';
+import type { NameHolder } from './names';
 import { KINDS } from './parse';
 import type { Entry, Kind, KubeconfigData } from './parse';
 
@@ -72,27 +73,41 @@ export function ankraContexts(view: MergedView): AnkraContext[] {
 }
 
 /**
- * Every name used by a cluster, user or context in any file, with the Ankra cluster id
- * that holds it (null for foreign entries, or when entries of two clusters share it).
+ * Every name used by a cluster, user or context in any file, with the Ankra cluster (and
+ * the organisation its entry pins) that holds it: null for foreign entries, or when
+ * entries of two clusters share the name.
  */
-export function takenNames(files: readonly FileState[], view: MergedView): Map<string, string | null> {
-  const clusterOwners = new Map(ankraContexts(view).map((c) => [c.cluster, c.clusterId]));
-  const owners = new Map<string, string | null>();
-  const claim = (name: string, owner: string | null) =>
-    owners.set(name, !owners.has(name) || owners.get(name) === owner ? owner : null);
+export function takenNames(files: readonly FileState[], view: MergedView): Map<string, NameHolder | null> {
+  const clusterOwners = new Map(ankraContexts(view).map((c) => [c.cluster, holderOf(c)]));
+  const owners = new Map<string, NameHolder | null>();
+  const claim = (name: string, owner: NameHolder | null | undefined) => {
+    const had = owners.get(name);
+    owners.set(name, !owners.has(name) || isDeepStrictEqual(had, owner ?? null) ? owner ?? null : null);
+  };
   for (const { data } of files) {
-    for (const entry of data.clusters) claim(entry.name, clusterOwners.get(entry.name) ?? null);
-    for (const entry of data.users) claim(entry.name, ankraExecOf(entry)?.clusterId ?? null);
-    for (const entry of data.contexts) claim(entry.name, ankraExecOf(view.users.get(contextRef(entry).user)?.entry)?.clusterId ?? null);
+    for (const entry of data.clusters) claim(entry.name, clusterOwners.get(entry.name));
+    for (const entry of data.users) claim(entry.name, holderOf(ankraExecOf(entry)));
+    for (const entry of data.contexts) claim(entry.name, holderOf(ankraExecOf(view.users.get(contextRef(entry).user)?.entry)));
   }
   return owners;
+}
+
+function holderOf(exec: { clusterId: string; orgId?: string } | undefined): NameHolder | null {
+  if (!exec) return null;
+  return exec.orgId === undefined ? { clusterId: exec.clusterId } : { clusterId: exec.clusterId, orgId: exec.orgId };
 }
 
 /** One cluster to write into kubeconfig. */
 export interface EntrySpec {
   clusterId: string;
-  /** The cluster's display name; the entries are named `ankra-<slug>`. */
+  /** The cluster's display name; the entries are named `ankra-<slug>` (see entryName). */
   clusterName: string;
+  /**
+   * The cluster's organisation: its id (default: `exec.orgId`) and slug. When `ankra-<slug>`
+   * is held by another organisation's Ankra context, a new entry is named
+   * `ankra-<org slug>-<slug>` (without a slug, the id suffix is used instead).
+   */
+  organisation?: { id?: string; slug?: string | null };
   /** The Kubernetes API proxy URL. */
   server: string;
   /** certificate-authority-data: the base64 of a PEM bundle. */
@@ -139,9 +154,12 @@ export function planUpsert(files: readonly FileState[], specs: readonly EntrySpe
   const add = (file: string, edit: Edit) => edits.set(file, [...(edits.get(file) ?? []), edit]);
 
   const entries = specs.map((spec): UpsertedEntry => {
-    const old = existing.find((c) => c.clusterId === spec.clusterId);
-    const name = old?.context ?? entryName(spec.clusterName, spec.clusterId, taken);
-    taken.set(name, spec.clusterId);
+    const orgId = spec.organisation?.id ?? spec.exec.orgId;
+    // existing entries keep their names: they are found by cluster id (and organisation), never by name
+    const mine = existing.filter((c) => c.clusterId === spec.clusterId);
+    const old = mine.find((c) => c.orgId === orgId) ?? mine[0];
+    const name = old?.context ?? entryName(spec.clusterName, spec.clusterId, taken, { id: orgId, slug: spec.organisation?.slug ?? undefined });
+    taken.set(name, holderOf({ clusterId: spec.clusterId, orgId }));
     const wanted = entriesFor(spec, { context: name, cluster: old?.cluster || name, user: old?.user || name }, spec.namespace ?? old?.namespace);
     let changed = false;
     for (const kind of KINDS) {
@@ -178,11 +196,26 @@ function entriesFor(spec: EntrySpec, names: Record<'context' | 'cluster' | 'user
   };
 }
 
+/**
+ * Which Ankra contexts to remove: those matching any of `clusterIds`, `names`,
+ * `clusterNames` or `all`, and, when `org` is given, only those of that organisation.
+ */
 export interface RemoveMatch {
   clusterIds?: readonly string[];
   /** Context names. */
   names?: readonly string[];
+  /**
+   * Cluster names as a user types them (offline: no lookup). A context matches when it is
+   * named as entryName names that cluster: `ankra-<slug>`, `ankra-<org slug>-<slug>` (with
+   * `org.slug`), or `ankra-<slug>-<id>` / `ankra-<slug>-<8 chars of id>` for its own cluster id.
+   */
+  clusterNames?: readonly string[];
   all?: boolean;
+  /**
+   * Only this organisation's contexts: those whose exec args carry `--org <id>` (or
+   * `--org <slug>`). A context without `--org` matches only when no `org` is given.
+   */
+  org?: { id: string; slug?: string | null };
 }
 
 export interface RemoveResult {
@@ -198,13 +231,26 @@ export interface RemoveResult {
  */
 export function planRemove(files: readonly FileState[], match: RemoveMatch): Plan<RemoveResult> {
   const view = mergeFiles(files);
+  const { org } = match;
+  const orgSlug = org?.slug ? clusterSlug(org.slug) : undefined;
+  const byName = (c: AnkraContext) =>
+    (match.clusterNames ?? []).some((given) => {
+      const base = `ankra-${clusterSlug(given)}`;
+      const forms = [base, `${base}-${c.clusterId}`, `${base}-${c.clusterId.slice(0, 8)}`];
+      if (orgSlug) forms.push(`ankra-${orgSlug}-${clusterSlug(given)}`);
+      return forms.includes(c.context);
+    });
+  const inOrg = (orgId: string | undefined) => !org || (orgId !== undefined && (orgId === org.id || orgId === org.slug));
   const doomed = ankraContexts(view).filter(
-    (c) => match.all || match.clusterIds?.includes(c.clusterId) || match.names?.includes(c.context),
+    (c) => inOrg(c.orgId) && (match.all || match.clusterIds?.includes(c.clusterId) || match.names?.includes(c.context) || byName(c)),
   );
   const doomedNames = new Set(doomed.map((c) => c.context));
   // a same-named context elsewhere that is not Ankra's is somebody else's: it stays
-  const removesContext = (entry: Entry) =>
-    doomedNames.has(entry.name) && ankraExecOf(view.users.get(contextRef(entry).user)?.entry) !== undefined;
+  const removesContext = (entry: Entry) => {
+    if (!doomedNames.has(entry.name)) return false;
+    const exec = ankraExecOf(view.users.get(contextRef(entry).user)?.entry);
+    return exec !== undefined && inOrg(exec.orgId);
+  };
 
   const kept = files.flatMap((f) => f.data.contexts.filter((e) => !removesContext(e)));
   const keptNames = new Set(kept.map((e) => e.name));
