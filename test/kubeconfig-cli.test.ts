@@ -112,17 +112,19 @@ describe('ankra cluster kubeconfig', () => {
     expect(existsSync(b.kubeconfig)).toBe(false);
   });
 
-  it('names a second cluster called staging (another organisation) with an id suffix', async () => {
+  it("names a second cluster called staging (another organisation's) after its organisation; --org removes only that organisation's", async () => {
     const b = box('bob');
     ok(await run(b, ['cluster', 'kubeconfig', 'add', 'staging']));
     const r = ok(await run(b, ['--org', 'globex', 'cluster', 'kubeconfig', 'add', 'staging', '--namespace', 'team-a']));
-    const suffix = IDS.clusters.globexStaging.slice(0, 8);
-    expect(r.stderr).toContain(`Added context ankra-staging-${suffix}`);
+    expect(r.stderr).toContain('Added context ankra-globex-staging');
     const list = JSON.parse(ok(await run(b, ['cluster', 'kubeconfig', 'list', '-o', 'json'])).stdout);
     expect(list).toMatchObject([
       { context: 'ankra-staging', cluster_id: S, org_id: IDS.orgs.acme },
-      { context: `ankra-staging-${suffix}`, cluster_id: IDS.clusters.globexStaging, org_id: IDS.orgs.globex, namespace: 'team-a' },
+      { context: 'ankra-globex-staging', cluster_id: IDS.clusters.globexStaging, org_id: IDS.orgs.globex, namespace: 'team-a' },
     ]);
+    const removed = ok(await run(b, ['--org', 'globex', 'cluster', 'kubeconfig', 'remove', 'staging']));
+    expect(removed.stderr).toContain('Removed context ankra-globex-staging');
+    expect(JSON.parse(ok(await run(b, ['cluster', 'kubeconfig', 'list', '-o', 'json'])).stdout)).toMatchObject([{ context: 'ankra-staging', org_id: IDS.orgs.acme }]);
   });
 
   it('without a grant adds nothing (exit 6) and names the line an admin would run, with the real email', async () => {

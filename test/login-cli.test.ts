@@ -10,7 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ankra, findSecrets, sandbox, type Sandbox } from './helpers/cli';
-import { EMAIL, IDS, startEmulator, type InProcessEmulator } from './helpers/emulator';
+import { EMAIL, startEmulator, type InProcessEmulator } from './helpers/emulator';
 import { approveInBrowser, fileSecret, plainText, settingsPath, startOnPty } from './helpers/login';
 
 let emu: InProcessEmulator;

@@ -156,7 +156,7 @@ export default defineCommand({
         const fix = `run \`ankra${start.from ? '' : d.flags.org ? ` --org ${shellWord(d.flags.org)}` : ''} cluster kubeconfig add ${shellWord(target.label)}\``;
         const mine = (await kube.listAnkraContexts(loc)).filter((k) => k.clusterId === target.id && (!k.orgId || k.orgId === org.organisation_id));
         const c = (start.context ? mine.find((k) => k.context === start.context) : undefined) ?? mine.find((k) => k.current) ?? mine[0];
-        if (!c) throw broken(`no kubectl context for ${target.label} in ${loc.files.join(', ')}`, fix);
+        if (!c) throw broken(`no kubectl context for ${target.label} in ${loc.files.join(', ') || `KUBECONFIG (${JSON.stringify(loc.kubeconfigEnv ?? '')} names no file)`}`, fix);
         const runs = resolveCommand(c.command, d.env);
         const me = realpath(process.argv[1] ?? '');
         if (!runs) throw broken(`context ${c.context} runs \`${c.command}\`, which is not installed or not on PATH`, `${fix} (it writes a command that resolves here)`);

@@ -62,7 +62,7 @@ export default defineCommand({
       server: minted.server,
       ...(caData ? { caData } : {}),
       ...(opts.namespace ? { namespace: opts.namespace } : {}),
-      ...(org ? { orgId: org.organisation_id, orgSlug: orgLabel(org) } : {}),
+      ...(org ? { organisation: { id: org.organisation_id, slug: org.slug ?? null } } : {}),
       exec: {
         command,
         ...(orgId ? { orgId } : {}),
@@ -81,6 +81,7 @@ export default defineCommand({
     }
     const loc = kube.resolveKubeconfig({ explicit: opts.kubeconfig, env: deps.env, home: deps.paths.home });
     const result = await kube.upsertAnkraEntries(loc, specs, { use });
+    for (const w of result.writes) deps.debug(`wrote ${w.file}: ${w.method === 'in-place' ? `in place (rename refused: ${w.renameRefused ?? '?'})` : 'atomically (temp file + rename)'}, ${w.edit === 'splice' ? 'spliced into the original text' : 're-rendered'}`);
     rememberForCompletion(deps.paths.cacheDir, deps.target.baseUrl, '', 'contexts', result.entries.map((e) => e.name), { merge: true });
     for (const e of result.entries) {
       const verb = e.action === 'added' ? 'Added' : e.action === 'replaced' ? 'Updated' : 'Already up to date:';

@@ -23,24 +23,17 @@ export default defineCommand({
   async run(opts, deps) {
     const kube = await import('../../../kube/kubeconfig');
     const loc = kube.resolveKubeconfig({ explicit: opts.kubeconfig, env: deps.env, home: deps.paths.home });
-    // --org narrows by organisation id; a name or slug needs the API, an id does not.
+    // --org narrows to that organisation's contexts (a name or slug needs the API; an id does not).
     const org = deps.flags.org || deps.env.ANKRA_ORG ? await deps.organisations.effective() : undefined;
-    const contexts = (await kube.listAnkraContexts(loc)).filter((c) => org === undefined || c.orgId === org.organisation_id);
-    let names: string[];
-    if (opts.all) names = contexts.map((c) => c.context);
-    else {
-      const want = opts.cluster ?? '';
-      // The names `kubeconfig add` gives a cluster: ankra-<slug>, ankra-<slug>-<id prefix>, ankra-<org>-<slug>.
-      const slug = kube.clusterSlug(want);
-      const named = (c: { context: string; clusterId: string }) =>
-        c.context === `ankra-${slug}` || c.context === `ankra-${slug}-${c.clusterId.slice(0, 8)}` || (org !== undefined && c.context === `ankra-${kube.clusterSlug(orgLabel(org))}-${slug}`);
-      const hits = contexts.filter((c) => c.clusterId === want || c.context === want || (!looksLikeId(want) && named(c)));
-      if (hits.length === 0) throw new NotFoundError(`no Ankra context for ${want}${org ? ` of ${orgLabel(org)}` : ''} in ${loc.files.join(', ')}`, { hint: 'run `ankra cluster kubeconfig list`' });
-      names = hits.map((c) => c.context);
+    const orgMatch = org ? { id: org.organisation_id, slug: org.slug ?? null } : undefined;
+    const want = opts.cluster ?? '';
+    const match = opts.all ? { all: true, ...(orgMatch ? { org: orgMatch } : {}) } : { clusterIds: [want], names: [want], clusterNames: looksLikeId(want) ? [] : [want], ...(orgMatch ? { org: orgMatch } : {}) };
+    const result = await kube.removeAnkraEntries(loc, match);
+    for (const w of result.writes) deps.debug(`wrote ${w.file}: ${w.method === 'in-place' ? `in place (rename refused: ${w.renameRefused ?? '?'})` : 'atomically'}`);
+    if (result.removed.length === 0 && !opts.all) {
+      throw new NotFoundError(`no Ankra context for ${want}${org ? ` of ${orgLabel(org)}` : ''} in ${loc.files.join(', ') || 'any kubeconfig'}`, { hint: 'run `ankra cluster kubeconfig list`' });
     }
-    const result = names.length ? await kube.removeAnkraEntries(loc, { names }) : { removed: [], clearedCurrentContext: false };
-    const left = new Set(names);
-    rememberForCompletion(deps.paths.cacheDir, deps.target.baseUrl, '', 'contexts', contexts.filter((c) => !left.has(c.context)).map((c) => c.context));
+    rememberForCompletion(deps.paths.cacheDir, deps.target.baseUrl, '', 'contexts', (await kube.listAnkraContexts(loc)).map((c) => c.context));
     for (const r of result.removed) deps.out.success(`Removed context ${r.context}`);
     if (result.clearedCurrentContext) deps.out.info('current-context was one of them: it is now unset');
     if (result.removed.length === 0) deps.out.info('no Ankra contexts to remove');
