@@ -12,7 +12,7 @@ import { AnkraError, CancelledError, Exit, NotFoundError, UsageError, oneLine } 
 import { startDeviceLogin, type OidcClientOptions, type TokenResult } from '../../auth/oidc';
 import { canOpenBrowser, openBrowser } from '../../ui/browser';
 import { stdinIsTTY } from '../../ui/stdio';
-import { chooseSessionStore, saveSession } from './session';
+import { chooseSessionStore, printStoreNotice, saveSession } from './session';
 
 export interface Options {
   issuer?: string;
@@ -70,13 +70,15 @@ async function loginWithToken(ctx: Context): Promise<number> {
   // anything is sent); otherwise the token is checked first, so a rejected one is not preceded
   // by a warning about where it would have been kept.
   const forced = Boolean(ctx.env.ANKRA_CREDENTIAL_STORE);
-  let store = forced ? await chooseSessionStore(ctx) : undefined;
+  let choice = forced ? await chooseSessionStore(ctx) : undefined;
   // One call proves the token works before anything is stored.
   const probe = new AnkraApi(ctx.http(), { bearer: async () => token, rejectedHint: () => 'check the token (it may be expired or revoked); nothing was saved' }, undefined);
   await probe.organisations();
-  store ??= await chooseSessionStore(ctx);
+  choice ??= await chooseSessionStore(ctx);
+  const { store } = choice;
   await saveSession(ctx, store, { kind: 'api_token', token }, { kind: 'api_token' });
   ctx.out.success(`Logged in to ${ctx.target.baseUrl} with an API token (kept in ${store.where})`);
+  printStoreNotice(ctx, choice);
   await printResult(ctx, { method: 'api_token', email: null, store: store.kind, store_location: store.where });
   return 0;
 }
@@ -98,7 +100,8 @@ async function discover(ctx: Context): Promise<OidcDiscovery> {
 const minutes = (s: number) => (s >= 90 ? `${Math.round(s / 60)} min` : `${Math.max(1, Math.round(s))} s`);
 
 async function loginWithDevice(ctx: Context, opts: Options): Promise<number> {
-  const store = await chooseSessionStore(ctx);
+  const choice = await chooseSessionStore(ctx);
+  const { store } = choice;
   const discovered = opts.issuer ? undefined : await discover(ctx);
   const issuer = opts.issuer ?? discovered?.issuer ?? '';
   const clientId = opts.clientId ?? discovered?.client_id ?? '';
@@ -150,6 +153,7 @@ async function loginWithDevice(ctx: Context, opts: Options): Promise<number> {
     { issuer, client_id: clientId },
   );
   out.success(`Logged in to ${ctx.target.baseUrl} as ${claims?.email ?? claims?.sub ?? 'you'} (session kept in ${store.where})`);
+  printStoreNotice(ctx, choice);
   await printResult(ctx, { method: 'oidc', email: claims?.email ?? null, store: store.kind, store_location: store.where });
   if (!tokens.refresh_token) out.warn('the identity provider issued no refresh token: you will need to log in again when the session expires');
   return 0;

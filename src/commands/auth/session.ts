@@ -6,15 +6,21 @@ import { readConfig, updateConfig, serverConfig, sessionMeta, type SessionMeta }
 import { sessionLockPath, type SessionSecret } from '../../auth/credentials';
 import { withLock } from '../../core/lock';
 import { messageOf } from '../../errors';
-import { accountName, chooseStore, openStore, type SecretStore } from '../../auth/store';
+import { accountName, chooseStore, openStore, type SecretStore, type StoreChoice } from '../../auth/store';
 
 /**
  * Where the new login's secret will go. Chosen before the login starts, so a keychain that
  * cannot be used (ANKRA_CREDENTIAL_STORE=keychain without one) fails before anyone approves
- * anything, and the file fallback's warning comes first.
+ * anything. Nothing is printed here: the login prints `notice` only once it has succeeded
+ * (`printStoreNotice`).
  */
-export function chooseSessionStore(ctx: Context): Promise<SecretStore> {
-  return chooseStore(ctx.paths.configDir, ctx.env, (m) => ctx.out.warn(m));
+export function chooseSessionStore(ctx: Context): Promise<StoreChoice> {
+  return chooseStore(ctx.paths.configDir, ctx.env, ctx.debug);
+}
+
+/** After a successful login: the one line about a secret kept in the file, if there is one. */
+export function printStoreNotice(ctx: Context, choice: StoreChoice): void {
+  if (choice.notice) ctx.out.warn(choice.notice);
 }
 
 export async function saveSession(
