@@ -195,8 +195,9 @@ function secretToolLegacy(): LegacyKeychain | undefined {
         throw new LegacySecretUnreadable(where, err instanceof KeychainUnavailable ? err.reason : `secret-tool: ${err instanceof Error ? err.message : String(err)}`);
       });
       if (r.code === 0 && r.stdout !== '') return r.stdout;
-      if (r.stderr.trim() === '') return undefined;
-      throw new LegacySecretUnreadable(where, `secret-tool: ${r.stderr.trim().split('\n')[0]}`);
+      const said = r.stderr.trim().split('\n')[0] ?? '';
+      if (said === '') return undefined;
+      throw new LegacySecretUnreadable(where, said.startsWith('secret-tool:') ? said : `secret-tool: ${said}`);
     },
     async remove(account) {
       const r = await run(tool, ['clear', ...attrs(account)]);
