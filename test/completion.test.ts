@@ -5,20 +5,18 @@
  * from the kubeconfig's Ankra contexts, offline, through the hidden `ankra __complete`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { Argument, type Command } from 'commander';
 import { buildProgram } from '../src/cli';
 import { clusterNames, completionScript, run, SHELLS, type Shell } from '../src/commands/completion';
 import { Context } from '../src/context';
 import { ANKRA_BIN, ankra, runProgram, sandbox, type Sandbox } from './helpers/cli';
+import { need } from './tools/needs.mjs';
 
-const CI = Boolean(process.env.CI);
-
-function onPath(cmd: string): boolean {
-  return (process.env.PATH ?? '').split(delimiter).some((d) => d !== '' && existsSync(join(d, cmd)));
-}
-const HAVE = { bash: onPath('bash'), zsh: onPath('zsh'), fish: onPath('fish') };
+// zsh and fish: skipped with a line saying what to install when missing, required in CI.
+const ZSH = need('the zsh completion tests', ['zsh'], 'apt-get install -y zsh');
+const FISH = need('the fish completion tests', ['fish'], 'apt-get install -y fish');
 
 /**
  * The command tree as the binary builds it. Until src/cli.ts registers `completion` and
@@ -225,14 +223,15 @@ describe('the generated scripts', () => {
     expect(r.code).toBe(0);
   });
 
-  it.skipIf(!HAVE.zsh && !CI)('pass `zsh -n` (zsh is required in CI)', async () => {
-    expect(HAVE.zsh, 'zsh is not installed: .ci/run installs it').toBe(true);
+  it.skipIf(ZSH.skip)('pass `zsh -n`', async () => {
+    ZSH.assert();
     const r = await runProgram('zsh', ['-n', scripts.zsh], { env });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
   });
 
-  it.skipIf(!HAVE.fish)('pass `fish --no-execute`', async () => {
+  it.skipIf(FISH.skip)('pass `fish --no-execute`', async () => {
+    FISH.assert();
     const r = await runProgram('fish', ['--no-execute', scripts.fish], { env });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -326,8 +325,8 @@ describe('zsh and fish', () => {
     [['ankra', 'completion', ''], ['bash', 'zsh', 'fish']],
   ];
 
-  it.skipIf(!HAVE.zsh && !CI)('zsh offers the subcommands, flags and values of the command being typed', async () => {
-    expect(HAVE.zsh, 'zsh is not installed: .ci/run installs it').toBe(true);
+  it.skipIf(ZSH.skip)('zsh offers the subcommands, flags and values of the command being typed', async () => {
+    ZSH.assert();
     const got = await zshComplete(
       scripts.zsh,
       [['ankra', 'cl'], ['ankra', 'cluster', 'ac'], ['ankra', 'cluster', 'access', 'grant', 'x', '--r'], ['ankra', '--ca-file', ''], ...cases.map(([w]) => w)],
@@ -340,12 +339,14 @@ describe('zsh and fish', () => {
     cases.forEach(([words, want], i) => expect(got[i + 4], words.join(' ')).toEqual(want));
   });
 
-  it.skipIf(!HAVE.zsh && !CI)('zsh completes cluster names through `ankra __complete`', async () => {
+  it.skipIf(ZSH.skip)('zsh completes cluster names through `ankra __complete`', async () => {
+    ZSH.assert();
     const got = await zshComplete(scripts.zsh, [['ankra', 'cluster', 'kubeconfig', 'add', '']], env);
     expect(got[0]).toEqual(['sandbox-1', 'staging', 'prod-eu']);
   });
 
-  it.skipIf(!HAVE.fish)('fish completes commands, flags, values and cluster names', async () => {
+  it.skipIf(FISH.skip)('fish completes commands, flags, values and cluster names', async () => {
+    FISH.assert();
     const got = await fishComplete(
       scripts.fish,
       [
@@ -360,7 +361,8 @@ describe('zsh and fish', () => {
     expect(got.slice(0, 5)).toEqual([['cluster'], ['access'], ['--role'], ['--output=json'], ['prod-eu', 'sandbox-1', 'staging']]);
   });
 
-  it.skipIf(!HAVE.fish)('fish completes role, output and shell values', async () => {
+  it.skipIf(FISH.skip)('fish completes role, output and shell values', async () => {
+    FISH.assert();
     const got = await fishComplete(scripts.fish, cases.map(([w]) => [...w.slice(0, -1), '']), env);
     // fish sorts candidates
     cases.forEach(([words, want], i) => expect(got[i], words.join(' ')).toEqual([...want].sort()));
