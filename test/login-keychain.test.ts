@@ -176,6 +176,39 @@ describe.skipIf(KEYCHAIN.skip)('with a real OS keychain (gnome-keyring on a priv
     expect(status.code).toBe(6);
   });
 
+  /**
+   * A keychain that stops answering: a saved session fails with the reason, and a new login
+   * goes to the file with the notice, neither hanging. The library gives up on a silent
+   * Secret Service itself (its D-Bus calls time out); a silent bus would block it for good
+   * inside a synchronous call, so ankra asks the bus first, within 5 s.
+   */
+  it.each([
+    ['secret-service', /the keychain did not answer\)/, /^warning: the keychain did not answer, so the login is kept in /],
+    ['bus', /the keychain did not answer within 5 s\)/, /^warning: the keychain did not answer within 5 s, so the login is kept in /],
+  ] as const)('a frozen %s: a saved session fails with the reason, a new login falls back to the file, neither hangs', async (what, error, notice) => {
+    const hung = await keyring();
+    const { env } = box(hung.env);
+    expect((await ankra(['login', '--with-token'], { env, input: emu.tokens[EMAIL.alice] })).code).toBe(0);
+    hung.freeze(what);
+    try {
+      const started = Date.now();
+      const [list, login] = await Promise.all([
+        ankra(['cluster', 'access', 'list', '--cluster', STAGING], { env, timeoutMs: 20_000 }),
+        ankra(['login', '--with-token'], { env: box(hung.env).env, input: emu.tokens[EMAIL.bob], timeoutMs: 20_000 }),
+      ]);
+      expect(list.signal).toBeNull(); // not killed by the test's timeout: it gave up by itself
+      expect(list.code).toBe(1);
+      expect(list.stderr).toMatch(/^ankra: the OS keychain is not available \(/);
+      expect(list.stderr).toMatch(error);
+      expect(login.code, login.stderr).toBe(0);
+      expect(warnings(login)).toHaveLength(1);
+      expect(warnings(login)[0]).toMatch(notice);
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      hung.thaw();
+    }
+  });
+
   it('a keyring with no default collection answers reads but refuses the write: the file then, with the notice', async () => {
     const locked = await keyring({ unlocked: false });
     const { env } = box(locked.env);

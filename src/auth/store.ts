@@ -18,6 +18,7 @@
  */
 import { execFile } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { AnkraError, Exit, UsageError, oneLine } from '../errors';
 import type { StoreKind } from '../core/config';
@@ -83,13 +84,15 @@ const NO_BUS = 'no D-Bus session bus';
 const NO_SERVICE = 'no Secret Service on the D-Bus session bus';
 const LOCKED = 'the keychain is locked or has no default keyring';
 const NO_LIBRARY = 'the keychain library cannot be loaded';
-const TIMED_OUT = `the keychain did not answer within ${KEYCHAIN_TIMEOUT_MS / 1000} s`;
+const NO_ANSWER = 'the keychain did not answer';
+const TIMED_OUT = `${NO_ANSWER} within ${KEYCHAIN_TIMEOUT_MS / 1000} s`;
 
 /** The library's error text, reduced to one of a few causes (its text is kept for --debug only). */
 function causeOf(text: string): string {
-  if (/autolaunch|DBUS_SESSION_BUS_ADDRESS|failed to connect to socket|connection refused|no such file or directory|unable to autolaunch/i.test(text)) return NO_BUS;
+  if (/did not receive a reply|timed? ?out/i.test(text)) return NO_ANSWER;
+  if (/autolaunch|DBUS_SESSION_BUS_ADDRESS|failed to connect to socket|connection refused|no such file or directory/i.test(text)) return NO_BUS;
   if (/org\.freedesktop\.secrets|ServiceUnknown|NameHasNoOwner|not provided by any \.service/i.test(text)) return NO_SERVICE;
-  if (/locked|no result found|prompt|dismissed|no default collection|does not exist at path/i.test(text)) return LOCKED;
+  if (/\blocked\b|no result found|\bprompt|dismissed|no default collection|does not exist at path/i.test(text)) return LOCKED;
   if (/native binding|cannot find (module|package)|err_module_not_found|err_dlopen|\.node\b/i.test(text)) return NO_LIBRARY;
   return 'the keychain reported an error';
 }
@@ -97,6 +100,7 @@ function causeOf(text: string): string {
 function fixFor(cause: string): string {
   if (cause === NO_LIBRARY) return 'reinstall ankra with npm (it brings the keychain library for this system)';
   if (cause === LOCKED) return 'unlock your keychain';
+  if (cause === NO_ANSWER || cause === TIMED_OUT) return 'make sure your keychain is running and answers';
   if (process.platform === 'darwin') return 'unlock your login keychain';
   if (process.platform === 'linux') return 'start a Secret Service (such as gnome-keyring or KeePassXC) in your D-Bus session';
   return 'make sure your keychain is running and unlocked';
@@ -124,7 +128,43 @@ interface LegacyKeychain {
 
 type KeyringModule = typeof import('@napi-rs/keyring');
 
+/**
+ * On Linux the library connects to the D-Bus session bus inside a synchronous call, on the
+ * main thread, where no timer can fire: a bus that accepts the connection but never answers
+ * (a stopped dbus-daemon, a dead forwarded socket) would hang ankra for good. So the bus is
+ * asked first, with the timeout: the client's first line of the D-Bus handshake, and any
+ * answer will do. An address that cannot be connected to is left for the library to report.
+ */
+function busAnswers(address: string | undefined): Promise<void> {
+  if (process.platform !== 'linux' || !address) return Promise.resolve();
+  const m = /^unix:(path|abstract)=([^,;]+)/.exec(address);
+  if (!m?.[1] || !m[2]) return Promise.resolve();
+  let path: string;
+  try {
+    path = (m[1] === 'abstract' ? '\0' : '') + decodeURIComponent(m[2]);
+  } catch {
+    return Promise.resolve();
+  }
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ path });
+    const done = (err?: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      if (err) reject(err);
+      else resolve();
+    };
+    const timer = setTimeout(() => done(new KeychainUnavailable(TIMED_OUT, undefined, 'the D-Bus session bus accepted a connection but did not answer')), KEYCHAIN_TIMEOUT_MS);
+    timer.unref();
+    const uid = Buffer.from(String(process.getuid?.() ?? 0)).toString('hex');
+    socket.once('connect', () => socket.write(`\0AUTH EXTERNAL ${uid}\r\n`));
+    socket.once('data', () => done());
+    socket.once('error', () => done());
+    socket.once('close', () => done());
+  });
+}
+
 async function loadKeyring(): Promise<Keyring> {
+  await busAnswers(process.env.DBUS_SESSION_BUS_ADDRESS);
   let mod: KeyringModule;
   try {
     mod = await import('@napi-rs/keyring');

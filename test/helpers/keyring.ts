@@ -32,6 +32,12 @@ export interface Keyring {
   storeKeytarItem(account: string, secret: string): Promise<void>;
   /** The keytar-format item's secret, or null when there is none. */
   keytarItem(account: string): Promise<string | null>;
+  /**
+   * Stops (SIGSTOP) gnome-keyring, or the bus itself, until `thaw`: a frozen process
+   * accepts connections and never answers.
+   */
+  freeze(what: 'secret-service' | 'bus'): void;
+  thaw(): void;
   stop(): Promise<void>;
 }
 
@@ -94,6 +100,7 @@ export async function startKeyring(dir: string, opts: KeyringOptions = {}): Prom
   const address = (await waitForLine(bus, 'stdout', /unix:path=[^\n]+/)).trim();
   const env = { DBUS_SESSION_BUS_ADDRESS: address };
   const children: ChildProcess[] = [bus];
+  let secrets: ChildProcess | undefined;
   if (opts.secretService ?? true) {
     const unlocked = opts.unlocked ?? true;
     const keyring = spawn('gnome-keyring-daemon', [...(unlocked ? ['--unlock'] : []), '--components=secrets', '--foreground'], {
@@ -101,6 +108,7 @@ export async function startKeyring(dir: string, opts: KeyringOptions = {}): Prom
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     children.unshift(keyring);
+    secrets = keyring;
     keyring.stdin?.end(unlocked ? 'test-keyring-password' : '');
     await waitForLine(keyring, 'stdout', /GNOME_KEYRING_CONTROL=/);
   }
@@ -127,7 +135,19 @@ export async function startKeyring(dir: string, opts: KeyringOptions = {}): Prom
     if (r.code !== 0 && r.stderr.trim() !== '') throw new Error(`secret-tool lookup failed: ${r.stderr}`);
     return r.code === 0 ? r.stdout : null;
   };
+  const frozen = new Set<ChildProcess>();
+  const freeze = (what: 'secret-service' | 'bus') => {
+    const p = what === 'bus' ? bus : secrets;
+    if (!p) throw new Error('this test bus has no Secret Service');
+    p.kill('SIGSTOP');
+    frozen.add(p);
+  };
+  const thaw = () => {
+    for (const p of frozen) p.kill('SIGCONT');
+    frozen.clear();
+  };
   const stop = async () => {
+    thaw();
     for (const p of children) {
       if (p.exitCode === null && p.signalCode === null) {
         const exited = new Promise((r) => p.once('exit', r));
@@ -136,5 +156,5 @@ export async function startKeyring(dir: string, opts: KeyringOptions = {}): Prom
       }
     }
   };
-  return { env, get, storeKeytarItem, keytarItem, stop };
+  return { env, get, storeKeytarItem, keytarItem, freeze, thaw, stop };
 }
