@@ -100,7 +100,7 @@ function causeOf(text: string): string {
 function fixFor(cause: string): string {
   if (cause === NO_LIBRARY) return 'reinstall ankra with npm (it brings the keychain library for this system)';
   if (cause === LOCKED) return 'unlock your keychain';
-  if (cause === NO_ANSWER || cause === TIMED_OUT) return 'make sure your keychain is running and answers';
+  if (cause === NO_ANSWER || cause === TIMED_OUT) return 'make sure your keychain is running and responsive';
   if (process.platform === 'darwin') return 'unlock your login keychain';
   if (process.platform === 'linux') return 'start a Secret Service (such as gnome-keyring or KeePassXC) in your D-Bus session';
   return 'make sure your keychain is running and unlocked';
@@ -250,8 +250,9 @@ function secretToolLegacy(): LegacyKeychain | undefined {
  * keytar's Windows credential: target `ankra/<account>`, the secret as UTF-8 bytes. The
  * library reads a blob as UTF-16, so each UTF-16 unit it returns is two of keytar's bytes
  * (little-endian); an odd number of bytes cannot be read that way. The library's
- * `withTarget` is not used to read: it writes a placeholder credential under the target
- * when it is created, which would replace the old secret.
+ * `withTarget` is not used to read: on Windows, creating such an entry writes an empty
+ * placeholder credential under the target (so its source says, up to 1.3), which would
+ * replace the old secret before it is read. Not run on Windows by the tests here.
  */
 function windowsLegacy(mod: KeyringModule): LegacyKeychain {
   const where = 'Windows Credential Manager';
@@ -273,6 +274,9 @@ function windowsLegacy(mod: KeyringModule): LegacyKeychain {
       return bytes.toString('utf8');
     },
     async remove(account) {
+      // Only when there is one: creating the entry may write the placeholder.
+      const found = await mod.findCredentialsAsync(KEYCHAIN_SERVICE, target(account)).catch(() => [undefined]);
+      if (found.length === 0) return false;
       return Boolean(await mod.AsyncEntry.withTarget(target(account), KEYCHAIN_SERVICE, account).deleteCredential());
     },
   };
@@ -318,14 +322,14 @@ class KeychainStore implements SecretStore {
     if (now !== null) return now;
     const legacy = this.keyring.legacy;
     if (!legacy) return undefined;
-    const old = await legacy.read(account);
+    const old = await withTimeout(() => legacy.read(account));
     if (old === undefined) {
       // Another ankra (kubectl runs several) may have carried it over meanwhile.
       return (await withTimeout((signal) => this.keyring.get(account, signal))) ?? undefined;
     }
     try {
       await withTimeout((signal) => this.keyring.set(account, old, signal));
-      await legacy.remove(account);
+      await withTimeout(() => legacy.remove(account));
     } catch {
       // The old item stays, and the next read tries again.
     }
@@ -339,7 +343,7 @@ class KeychainStore implements SecretStore {
   async delete(account: string): Promise<boolean> {
     const removed = await withTimeout((signal) => this.keyring.delete(account, signal));
     const legacy = this.keyring.legacy;
-    const removedOld = legacy ? await legacy.remove(account).catch(() => false) : false;
+    const removedOld = legacy ? await withTimeout(() => legacy.remove(account)).catch(() => false) : false;
     return removed || removedOld;
   }
 }
@@ -477,8 +481,8 @@ class FallingBack implements StoreChoice, SecretStore {
   }
 
   get notice(): string | undefined {
-    if (this.keychain || !this.firstFileSecret) return undefined;
-    const t = this.trouble ?? { cause: 'the OS keychain is not available', fix: fixFor('') };
+    const t = this.trouble;
+    if (this.keychain || !this.firstFileSecret || !t) return undefined;
     return `${t.cause}, so the login is kept in ${this.file.where} (mode 0600, readable only by your user); to keep it in a keychain instead, ${t.fix} and run \`ankra login\` again`;
   }
 
