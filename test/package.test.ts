@@ -21,7 +21,7 @@
  * 0600 file with one notice line when none does.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { ROOT, runProgram, sandbox, type RunResult, type Sandbox } from './helpers/cli';
@@ -254,6 +254,28 @@ describe('npm install -g of the tarball, on a machine without build tools', () =
     expect(lines[1]).toMatch(/; to keep it in a keychain instead, .+ and run `ankra login` again$/);
     expect(lines[1]).not.toMatch(/chunk-|\.c?js\b/);
     expect(statSync(credentials).mode & 0o777).toBe(0o600);
+  });
+
+  it('without the keychain library\'s binary for this system (as after --omit=optional): the file, and a notice naming no file of the bundle', async () => {
+    const emu = await emulator();
+    const scope = join(installed, 'node_modules', '@napi-rs');
+    const binaries = readdirSync(scope).filter((d) => d.startsWith('keyring-'));
+    expect(binaries.length).toBeGreaterThan(0);
+    const aside = join(work, 'aside');
+    mkdirSync(aside, { recursive: true });
+    for (const d of binaries) renameSync(join(scope, d), join(aside, d));
+    try {
+      const env = userEnv({ ANKRA_BASE_URL: emu.baseUrl, ANKRA_CA_FILE: emu.caFile, DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus' });
+      delete env.ANKRA_CREDENTIAL_STORE;
+      const r = await runProgram(installedBin, ['login', '--with-token'], { env, input: emu.tokens[EMAIL.alice] });
+      expect(r.code, r.stderr).toBe(0);
+      const lines = r.stderr.split('\n').filter(Boolean);
+      expect(lines).toHaveLength(2);
+      expect(lines[1]).toMatch(/^warning: the keychain library cannot be loaded, so the login is kept in .* reinstall ankra with npm/);
+      expect(r.stderr).not.toMatch(/chunk-|\.c?js\b|\.node\b|native binding/);
+    } finally {
+      for (const d of binaries) renameSync(join(aside, d), join(scope, d));
+    }
   });
 
   it.skipIf(KEYCHAIN.skip)('login --with-token with a Secret Service running: the OS keychain, and no notice', async () => {
