@@ -18,12 +18,13 @@ import { candidates } from '../src/completion/data';
 import { ANKRA_BIN, ankra, runProgram, sandbox, type Sandbox } from './helpers/cli';
 import { EMAIL, startEmulator, type InProcessEmulator } from './helpers/emulator';
 
-const CI = Boolean(process.env.CI) && !/^(false|0)$/i.test(process.env.CI ?? '');
+import { need } from './tools/needs.mjs';
 
-function onPath(cmd: string): boolean {
-  return (process.env.PATH ?? '').split(delimiter).some((d) => d !== '' && existsSync(join(d, cmd)));
-}
-const HAVE = { bash: onPath('bash'), zsh: onPath('zsh'), fish: onPath('fish'), script: onPath('script') };
+// zsh, fish and a pty (util-linux `script`): skipped with a line saying what to install when
+// missing, required in CI.
+const ZSH = need('the zsh completion tests', ['zsh'], 'apt-get install -y zsh');
+const FISH = need('the fish completion tests', ['fish'], 'apt-get install -y fish');
+const PTY = need('the interactive shell tests', ['script'], 'apt-get install -y util-linux');
 
 /** The tree the binary builds, as the completion scripts see it. */
 const tree = (): Node[] => completionNodes(treeOf(buildProgram(COMMANDS, GROUPS, async () => undefined)).nodes());
@@ -177,15 +178,15 @@ describe('the generated scripts', () => {
     expect(r.code).toBe(0);
   });
 
-  it.skipIf(!HAVE.zsh && !CI)('pass `zsh -n` (zsh is required in CI)', async () => {
-    expect(HAVE.zsh, 'zsh is not installed: .ci/run installs it').toBe(true);
+  it.skipIf(ZSH.skip)('pass `zsh -n` (zsh is required in CI)', async () => {
+    ZSH.assert();
     const r = await runProgram('zsh', ['-n', scripts.zsh], { env });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
   });
 
-  it.skipIf(!HAVE.fish && !CI)('pass `fish --no-execute` (fish is required in CI)', async () => {
-    expect(HAVE.fish, 'fish is not installed: .ci/run installs it').toBe(true);
+  it.skipIf(FISH.skip)('pass `fish --no-execute` (fish is required in CI)', async () => {
+    FISH.assert();
     const r = await runProgram('fish', ['--no-execute', scripts.fish], { env });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -277,8 +278,8 @@ describe('zsh and fish', () => {
     [['ankra', 'completion', ''], ['bash', 'zsh', 'fish']],
   ];
 
-  it.skipIf(!HAVE.zsh && !CI)('zsh offers the subcommands, flags and values of the command being typed', async () => {
-    expect(HAVE.zsh, 'zsh is not installed: .ci/run installs it').toBe(true);
+  it.skipIf(ZSH.skip)('zsh offers the subcommands, flags and values of the command being typed', async () => {
+    ZSH.assert();
     const got = await zshComplete(
       scripts.zsh,
       [['ankra', 'cl'], ['ankra', 'cluster', 'ac'], ['ankra', 'cluster', 'access', 'grant', 'x', '--r'], ['ankra', '--ca-file', ''], ...cases.map(([w]) => w)],
@@ -291,13 +292,14 @@ describe('zsh and fish', () => {
     cases.forEach(([words, want], i) => expect(got[i + 4], words.join(' ')).toEqual(want));
   });
 
-  it.skipIf(!HAVE.zsh && !CI)('zsh completes cluster names through `ankra __complete`', async () => {
+  it.skipIf(ZSH.skip)('zsh completes cluster names through `ankra __complete`', async () => {
+    ZSH.assert();
     const got = await zshComplete(scripts.zsh, [['ankra', 'cluster', 'kubeconfig', 'add', '']], env);
     expect(got[0]).toEqual(['sandbox-1', 'staging', 'prod-eu']);
   });
 
-  it.skipIf(!HAVE.fish && !CI)('fish completes commands, flags, values and cluster names', async () => {
-    expect(HAVE.fish, 'fish is not installed: .ci/run installs it').toBe(true);
+  it.skipIf(FISH.skip)('fish completes commands, flags, values and cluster names', async () => {
+    FISH.assert();
     const got = await fishComplete(
       scripts.fish,
       [
@@ -312,7 +314,8 @@ describe('zsh and fish', () => {
     expect(got.slice(0, 5)).toEqual([['cluster'], ['access'], ['--role'], ['--output=json', '--output=jsonpath='], ['prod-eu', 'sandbox-1', 'staging']]);
   });
 
-  it.skipIf(!HAVE.fish && !CI)('fish completes role, output and shell values', async () => {
+  it.skipIf(FISH.skip)('fish completes role, output and shell values', async () => {
+    FISH.assert();
     const got = await fishComplete(scripts.fish, cases.map(([w]) => [...w.slice(0, -1), '']), env);
     // fish sorts candidates
     cases.forEach(([words, want], i) => expect(got[i], words.join(' ')).toEqual([...want].sort()));
@@ -404,13 +407,14 @@ async function interactive(shell: 'bash' | 'zsh' | 'fish', rc: string, keys: str
   return out;
 }
 
-describe.skipIf(!HAVE.script || (!HAVE.zsh && !CI))('hostile cluster names in real shells', () => {
+describe.skipIf(PTY.skip)('hostile cluster names in real shells', () => {
   let emu: InProcessEmulator;
   let b: Sandbox;
   let shellEnv: NodeJS.ProcessEnv;
   const canary = () => join(b.dir, 'pwned');
 
   beforeAll(async () => {
+    PTY.assert();
     emu = await startEmulator();
     b = sandbox({ ANKRA_BASE_URL: emu.baseUrl, ANKRA_CA_FILE: emu.caFile, ANKRA_API_TOKEN: emu.tokens[EMAIL.admin] });
     for (const name of HOSTILE(canary())) await emu.hook('POST', 'clusters', { name });
@@ -447,13 +451,15 @@ describe.skipIf(!HAVE.script || (!HAVE.zsh && !CI))('hostile cluster names in re
     expect(existsSync(`${canary()}-1`)).toBe(false);
   });
 
-  it.skipIf(!HAVE.zsh && !CI)('zsh: completing them runs nothing', async () => {
+  it.skipIf(ZSH.skip)('zsh: completing them runs nothing', async () => {
+    ZSH.assert();
     const out = await interactive('zsh', '', ['ankra cluster access list --cluster x\t', '\u0003', 'ankra cluster access list --cluster y\t'], { ...shellEnv, ZDOTDIR: join(b.dir, 'zdot') });
     expect(existsSync(`${canary()}-1`), out).toBe(false);
     expect(existsSync(`${canary()}-2`)).toBe(false);
   });
 
-  it.skipIf(!HAVE.fish && !CI)('fish: completing them runs nothing', async () => {
+  it.skipIf(FISH.skip)('fish: completing them runs nothing', async () => {
+    FISH.assert();
     const out = await interactive('fish', join(b.dir, 'ankra.fish'), ['ankra cluster access list --cluster x\t', '\u0003', 'ankra cluster access list --cluster y\t'], shellEnv);
     expect(existsSync(`${canary()}-1`), out).toBe(false);
     expect(existsSync(`${canary()}-2`)).toBe(false);

@@ -5,16 +5,28 @@
  * installed `ankra` runs `--version`, `--help`, the full CLI and the exec credential plugin
  * against the emulator, with no trace of this checkout.
  *
- * `npm pack` runs the `prepare` script, whose build cleans dist/cli first: it runs in a
+ * `npm pack` runs the `prepack` script, whose build cleans dist/cli first: it runs in a
  * copy of the project (node_modules linked), so the binary other test files run is never
  * touched. Dependencies come from the npm registry through the local cache (--prefer-offline).
+ *
+ * The install must print no warning. npm 11 lists the `prepare` script of a package
+ * installed from a tarball (a non-registry source) as an install script not covered by
+ * `allowScripts`, and its advice (`--allow-scripts=ankra`) cannot match a file: install,
+ * so the package carries no `prepare`: `prepack` builds for `npm pack`, and `postprepare`
+ * for the repository's own `npm install` / `npm ci` (npm runs neither when installing
+ * the package).
+ *
+ * The installed copy keeps its login in the OS keychain when a Secret Service runs (a
+ * private D-Bus and gnome-keyring, skipped outside CI when they are missing), and in the
+ * 0600 file with one notice line when none does.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { ROOT, runProgram, sandbox, type RunResult, type Sandbox } from './helpers/cli';
 import { EMAIL, IDS, startEmulator, type InProcessEmulator } from './helpers/emulator';
+import { KEYCHAIN, startKeyring, type Keyring } from './helpers/keyring';
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   name: string;
@@ -50,7 +62,14 @@ let installedBin: string;
 let bareBin: string;
 let installLog: RunResult;
 let emu: InProcessEmulator | undefined;
+let keyring: Keyring | undefined;
 const boxes: Sandbox[] = [];
+
+/** The emulator, started by the first test that needs it. */
+async function emulator(): Promise<InProcessEmulator> {
+  emu ??= await startEmulator({ reconcileDelayMs: 0 });
+  return emu;
+}
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'ankra-package-'));
@@ -97,6 +116,7 @@ beforeAll(async () => {
 }, PACK_MS + INSTALL_MS + 10_000);
 
 afterAll(async () => {
+  await keyring?.stop();
   await emu?.stop();
   for (const b of boxes) b.cleanup();
   if (work) rmSync(work, { recursive: true, force: true });
@@ -149,6 +169,14 @@ describe('npm pack', () => {
 });
 
 describe('npm install -g of the tarball, on a machine without build tools', () => {
+  it('installs with no warning (no install-time script of ours, nothing built)', () => {
+    const warnings = `${installLog.stdout}\n${installLog.stderr}`.split('\n').filter((l) => /^npm (warn|WARN|ERR)/.test(l));
+    expect(warnings).toEqual([]);
+    expect(installLog.stderr).not.toMatch(/install-scripts|allow-scripts|gyp/);
+    const shipped = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+    for (const s of ['preinstall', 'install', 'postinstall', 'prepare']) expect(shipped.scripts?.[s], s).toBeUndefined();
+  });
+
   it('installs the runtime dependencies only, with the keychain binary prebuilt', () => {
     expect(statSync(installedBin).isFile()).toBe(true);
     const deps = readdirSync(join(installed, 'node_modules'));
@@ -180,7 +208,7 @@ describe('npm install -g of the tarball, on a machine without build tools', () =
   });
 
   it('runs the CLI and the exec credential plugin against Ankra, with a cache hit on the second call', async () => {
-    emu = await startEmulator({ reconcileDelayMs: 0 });
+    const emu = await emulator();
     const S = IDS.clusters.staging;
     const grant = await emu.api('POST', `/api/v1/clusters/${S}/access/grants`, {
       token: emu.tokens[EMAIL.admin],
@@ -209,5 +237,63 @@ describe('npm install -g of the tarball, on a machine without build tools', () =
     expect(second.code, second.stderr).toBe(0);
     expect(JSON.parse(second.stdout)).toEqual(cred);
     expect(await emu.requests()).toEqual([]);
+  });
+
+  it('login --with-token without a keychain: the 0600 file, and one notice line after the success line', async () => {
+    const emu = await emulator();
+    const env = userEnv({ ANKRA_BASE_URL: emu.baseUrl, ANKRA_CA_FILE: emu.caFile });
+    delete env.ANKRA_CREDENTIAL_STORE;
+    delete env.DBUS_SESSION_BUS_ADDRESS;
+    const r = await runProgram(installedBin, ['login', '--with-token'], { env, input: emu.tokens[EMAIL.alice] });
+    expect(r.code, r.stderr).toBe(0);
+    const credentials = join(env.XDG_CONFIG_HOME ?? '', 'ankra', 'credentials.json');
+    const lines = r.stderr.split('\n').filter(Boolean);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toBe(`✓ Logged in to ${emu.baseUrl} with an API token (kept in ${credentials})`);
+    expect(lines[1]?.startsWith(`warning: no D-Bus session bus, so the login is kept in ${credentials} (mode 0600, `), lines[1]).toBe(true);
+    expect(lines[1]).toMatch(/; to keep it in a keychain instead, .+ and run `ankra login` again$/);
+    expect(lines[1]).not.toMatch(/chunk-|\.c?js\b/);
+    expect(statSync(credentials).mode & 0o777).toBe(0o600);
+  });
+
+  it('without the keychain library\'s binary for this system (as after --omit=optional): the file, and a notice naming no file of the bundle', async () => {
+    const emu = await emulator();
+    const scope = join(installed, 'node_modules', '@napi-rs');
+    const binaries = readdirSync(scope).filter((d) => d.startsWith('keyring-'));
+    expect(binaries.length).toBeGreaterThan(0);
+    const aside = join(work, 'aside');
+    mkdirSync(aside, { recursive: true });
+    for (const d of binaries) renameSync(join(scope, d), join(aside, d));
+    try {
+      const env = userEnv({ ANKRA_BASE_URL: emu.baseUrl, ANKRA_CA_FILE: emu.caFile, DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus' });
+      delete env.ANKRA_CREDENTIAL_STORE;
+      const r = await runProgram(installedBin, ['login', '--with-token'], { env, input: emu.tokens[EMAIL.alice] });
+      expect(r.code, r.stderr).toBe(0);
+      const lines = r.stderr.split('\n').filter(Boolean);
+      expect(lines).toHaveLength(2);
+      expect(lines[1]).toMatch(/^warning: the keychain library cannot be loaded, so the login is kept in .* reinstall ankra with npm/);
+      expect(r.stderr).not.toMatch(/chunk-|\.c?js\b|\.node\b|native binding/);
+    } finally {
+      for (const d of binaries) renameSync(join(aside, d), join(scope, d));
+    }
+  });
+
+  it.skipIf(KEYCHAIN.skip)('login --with-token with a Secret Service running: the OS keychain, and no notice', async () => {
+    KEYCHAIN.assert();
+    const emu = await emulator();
+    const dir = sandbox();
+    boxes.push(dir);
+    keyring = await startKeyring(dir.dir);
+    const env = userEnv({ ANKRA_BASE_URL: emu.baseUrl, ANKRA_CA_FILE: emu.caFile, ...keyring.env });
+    delete env.ANKRA_CREDENTIAL_STORE;
+    const token = emu.tokens[EMAIL.alice] ?? '';
+    const r = await runProgram(installedBin, ['login', '--with-token'], { env, input: token });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe(`✓ Logged in to ${emu.baseUrl} with an API token (kept in the OS keychain)\n`);
+    expect(JSON.parse((await keyring.get('ankra', `default@${emu.baseUrl}`)) ?? 'null')).toEqual({ kind: 'api_token', token });
+    expect(existsSync(join(env.XDG_CONFIG_HOME ?? '', 'ankra', 'credentials.json'))).toBe(false);
+    // another process of the installed copy reads it back
+    const list = await runProgram(installedBin, ['cluster', 'list', '-o', 'json'], { env });
+    expect(list.code, list.stderr).toBe(0);
   });
 });

@@ -6,15 +6,21 @@ import { readConfig, updateConfig, serverConfig, sessionMeta, type SessionMeta }
 import { parseSecret, sessionLockPath, type SessionSecret } from './credentials';
 import { withLock } from '../core/lock';
 import { messageOf } from '../errors';
-import { accountName, chooseStore, openStore, type SecretStore } from './store';
+import { accountName, chooseStore, openStore, type SecretStore, type StoreChoice } from './store';
 
 /**
  * Where the new login's secret will go. Chosen before the login starts, so a keychain that
  * cannot be used (ANKRA_CREDENTIAL_STORE=keychain without one) fails before anyone approves
- * anything, and the file fallback's warning comes first.
+ * anything. Nothing is printed here: the login prints `notice` only once it has succeeded
+ * (`printStoreNotice`).
  */
-export function chooseSessionStore(deps: Deps): Promise<SecretStore> {
-  return chooseStore(deps.paths.configDir, deps.env, (m) => deps.out.warn(m));
+export function chooseSessionStore(deps: Deps): Promise<StoreChoice> {
+  return chooseStore(deps.paths.configDir, deps.env, deps.debug);
+}
+
+/** After a successful login: the one line about a secret kept in the file, if there is one. */
+export function printStoreNotice(deps: Deps, choice: StoreChoice): void {
+  if (choice.notice) deps.out.warn(choice.notice);
 }
 
 /** Saves a new login over the previous one; returns the previous one's metadata. */

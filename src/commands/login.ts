@@ -18,7 +18,7 @@ import { isCI } from '../ui/browser';
 import { canOpenBrowser, openBrowser } from '../ui/browser';
 import { stdinIsTTY } from '../ui/stdio';
 import type { SessionSecret } from '../auth/credentials';
-import { chooseSessionStore, saveSession } from '../auth/session';
+import { chooseSessionStore, printStoreNotice, saveSession } from '../auth/session';
 import type { SecretStore } from '../auth/store';
 
 const POLL_MS = 2_000;
@@ -113,13 +113,15 @@ async function loginWithToken(deps: Deps): Promise<number> {
   // A store forced by ANKRA_CREDENTIAL_STORE is checked first (a missing keychain fails before
   // anything is sent); otherwise the token is checked first.
   const forced = Boolean(deps.env.ANKRA_CREDENTIAL_STORE);
-  let store = forced ? await chooseSessionStore(deps) : undefined;
+  let choice = forced ? await chooseSessionStore(deps) : undefined;
   const { AnkraApi } = await import('../api/ankra');
   const probe = new AnkraApi(await deps.http(), { bearer: async () => token, rejectedHint: () => 'check the token (it may be expired or revoked); nothing was saved' }, undefined);
   const email = await whoIs(deps, token, await probe.organisations());
-  store ??= await chooseSessionStore(deps);
+  choice ??= await chooseSessionStore(deps);
+  const { store } = choice;
   await finish(deps, store, { kind: 'api_token', token }, { kind: 'api_token', ...(email ? { email } : {}) });
   deps.out.success(`Logged in to ${deps.target.baseUrl}${email ? ` as ${email}` : ''} with an API token (kept in ${store.where})`);
+  printStoreNotice(deps, choice);
   await printResult(deps, { method: 'api_token', email: email ?? null, store: store.kind, store_location: store.where });
   return 0;
 }
@@ -154,7 +156,8 @@ async function loginInBrowser(deps: Deps, browser: boolean): Promise<number> {
     throw err instanceof AnkraError && !(err instanceof AuthError) ? new AnkraError(`login failed: ${err.message}`, err.exitCode, { hint: err.hint ?? 'run `ankra login` again' }) : err;
   }
   progress.stop();
-  const store = await chooseSessionStore(deps);
+  const choice = await chooseSessionStore(deps);
+  const { store } = choice;
   const email = await whoIs(deps, approved.token);
   await updateConfig(deps.paths.configDir, (cfg) => {
     cfg.machine_id ??= machine.id;
@@ -169,6 +172,7 @@ async function loginInBrowser(deps: Deps, browser: boolean): Promise<number> {
   const expiry = approved.expires_at ? parseTime(approved.expires_at) : NaN;
   const name = approved.token_name ? ` (token "${approved.token_name}"${Number.isFinite(expiry) ? `, expires ${day(expiry)}, ${relative(expiry, deps.now())}` : ''})` : '';
   out.success(`Logged in to ${deps.target.baseUrl}${email ? ` as ${email}` : ''}${name}; kept in ${store.where}`);
+  printStoreNotice(deps, choice);
   await printResult(deps, { method: 'ankra_login', email: email ?? null, token_name: approved.token_name ?? null, expires_at: approved.expires_at ?? null, store: store.kind, store_location: store.where });
   return 0;
 }
@@ -191,7 +195,8 @@ const minutes = (s: number) => (s >= 90 ? `${Math.round(s / 60)} min` : `${Math.
 
 /** The OIDC device flow, for deployments that put an identity provider in front of Ankra. */
 async function loginWithDevice(deps: Deps, issuer: string, clientId: string, browser: boolean): Promise<number> {
-  const store = await chooseSessionStore(deps);
+  const choice = await chooseSessionStore(deps);
+  const { store } = choice;
   const { startDeviceLogin } = await import('../auth/oidc');
   const oidc = { issuer, clientId, caFile: deps.caFile, env: deps.env, debug: deps.debug };
   const device = await startDeviceLogin(oidc, ['openid', 'email', 'profile', 'offline_access']);
@@ -228,6 +233,7 @@ async function loginWithDevice(deps: Deps, issuer: string, clientId: string, bro
     { issuer, client_id: clientId },
   );
   out.success(`Logged in to ${deps.target.baseUrl} as ${claims?.email ?? claims?.sub ?? 'you'} (session kept in ${store.where})`);
+  printStoreNotice(deps, choice);
   await printResult(deps, { method: 'oidc', email: claims?.email ?? null, store: store.kind, store_location: store.where });
   if (!tokens.refresh_token) out.warn('the identity provider issued no refresh token: you will need to log in again when the session expires');
   return 0;
