@@ -129,6 +129,8 @@ async function loginWithToken(deps: Deps): Promise<number> {
 /** Ankra's CLI login: init, a browser approval, polls. */
 async function loginInBrowser(deps: Deps, browser: boolean): Promise<number> {
   requirePerson(deps);
+  // Where the secret will go is settled first: a keychain forced but missing fails before anyone approves anything.
+  const choice = await chooseSessionStore(deps);
   const { pkcePair, machineId, startLogin, waitForApproval } = await import('../auth/cli-login');
   const api = await deps.anonymousApi();
   const pkce = pkcePair();
@@ -156,7 +158,6 @@ async function loginInBrowser(deps: Deps, browser: boolean): Promise<number> {
     throw err instanceof AnkraError && !(err instanceof AuthError) ? new AnkraError(`login failed: ${err.message}`, err.exitCode, { hint: err.hint ?? 'run `ankra login` again' }) : err;
   }
   progress.stop();
-  const choice = await chooseSessionStore(deps);
   const { store } = choice;
   const email = await whoIs(deps, approved.token);
   await updateConfig(deps.paths.configDir, (cfg) => {
