@@ -166,7 +166,7 @@ export default defineCommand({
         return [`context ${c.context}${c.current ? ' (current)' : ''} in ${c.file} runs this ankra`, c];
       });
       const { kubeClient, KubeClientError } = await import('../kube/client');
-      const k8s = kubeClient(loc, kc.context);
+      const k8s = await kubeClient(loc, kc.context);
       const asKube = (err: unknown): never => {
         if (!(err instanceof KubeClientError)) throw err;
         const f = err.failure;

@@ -4,7 +4,7 @@
  * `doctor` uses it to ask the cluster who we are and what we may do. Loaded only there.
  */
 import { rootCertificates } from 'node:tls';
-import * as k8s from '@kubernetes/client-node';
+import type * as K8s from '@kubernetes/client-node';
 import type { KubeconfigLocation } from './locate';
 
 export interface KubeFailure {
@@ -29,7 +29,7 @@ export interface KubeClient {
   canI(verb: string, resource: string, namespace: string): Promise<boolean>;
 }
 
-function load(loc: KubeconfigLocation): k8s.KubeConfig {
+function load(k8s: typeof K8s, loc: KubeconfigLocation): K8s.KubeConfig {
   const [first, ...rest] = loc.files;
   const kc = new k8s.KubeConfig();
   if (first) kc.loadFromFile(first);
@@ -57,8 +57,10 @@ function failure(err: unknown): never {
   throw new KubeClientError({ ...(typeof e.code === 'number' ? { status: e.code } : {}), message: message.split('\n')[0] ?? message, tls });
 }
 
-export function kubeClient(loc: KubeconfigLocation, context: string): KubeClient {
-  const kc = load(loc);
+/** An ES module only: imported (never required), so it loads on every Node 20. */
+export async function kubeClient(loc: KubeconfigLocation, context: string): Promise<KubeClient> {
+  const k8s = await import('@kubernetes/client-node');
+  const kc = load(k8s, loc);
   kc.setCurrentContext(context);
   // Trust what kubectl trusts: the entry's CA, else the system's roots only. Node would also
   // trust NODE_EXTRA_CA_CERTS, which kubectl ignores, and then report a chain kubectl cannot use.
