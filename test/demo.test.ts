@@ -35,7 +35,9 @@ describe('npm run demo', () => {
     const r = await runProgram('npm', ['run', '-s', 'demo'], { env, cwd: ROOT, timeoutMs: 120_000 });
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     for (const step of [
-      '$ ankra login --no-browser',
+      '$ ankra login',
+      'To log in to https://127.0.0.1:',
+      'Logged in to https://127.0.0.1:',
       '$ ankra cluster access grant alice@acme.test --cluster staging --role view --namespace team-a --wait',
       '$ ankra cluster kubeconfig add staging --namespace team-a --use',
       '$ kubectl get pods -n team-a',
@@ -45,6 +47,8 @@ describe('npm run demo', () => {
       '$ kubectl auth can-i get secrets -n team-a\n    no',
       '$ ankra cluster access revoke alice@acme.test --cluster staging',
       'ankra: you have no access grant on cluster staging',
+      '$ ankra logout',
+      'revoked its token',
       '✓ The story held',
     ]) {
       expect(r.stdout).toContain(step);
@@ -57,9 +61,13 @@ describe('npm run demo', () => {
 
   it('without kubectl, says so and tells the story through @kubernetes/client-node', async () => {
     await ensureEmulatorBuilt();
-    // A PATH with node and nothing else: no kubectl.
+    // A PATH with node, a shell and `script` (the demo's pseudo-terminal for `ankra login`): no kubectl.
     const bin = mkdtempSync(join(tmpdir(), 'ankra-demo-bin-'));
     symlinkSync(process.execPath, join(bin, 'node'));
+    for (const tool of ['sh', 'script', 'stty']) {
+      const at = ['/usr/bin', '/bin'].map((d) => join(d, tool)).find((p) => existsSync(p));
+      if (at) symlinkSync(at, join(bin, tool));
+    }
     try {
       const r = await runProgram(process.execPath, [join(ROOT, 'dist', 'emulator', 'demo.js')], {
         env: { PATH: bin, HOME: process.env.HOME, NO_COLOR: '1' },
