@@ -10,7 +10,7 @@ import { Deps, type GlobalFlags } from '../deps';
 import { CancelledError, Exit, UsageError, oneLine } from '../errors';
 import { parseFormat } from '../ui/output';
 import { reportError } from '../ui/report';
-import { writeStderr, writeStdout } from '../ui/stdio';
+import { stderrIsTTY, writeStderr, writeStdout } from '../ui/stdio';
 import { COMMANDS, GROUPS } from '../commands/index';
 import { buildProgram, treeOf } from './program';
 import { versionLine } from './version';
@@ -119,7 +119,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     if (abort.signal.aborted && !(err instanceof CancelledError) && !(err instanceof UsageError)) {
       return reportError(new CancelledError(), { debug });
     }
-    return reportError(err, { debug, color: !argv.includes('--no-color') && !env.NO_COLOR && process.stderr.isTTY === true });
+    return reportError(err, { debug, color: !argv.includes('--no-color') && !env.NO_COLOR && stderrIsTTY() });
   } finally {
     process.removeListener('SIGINT', onSigint);
   }
