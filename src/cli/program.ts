@@ -57,6 +57,10 @@ export function readOptions(spec: CommandSpec, rawArgs: unknown[], rawOpts: Reco
     out[key] = raw === undefined ? f.fallback : readValue(`${flagName(key)}`, raw as string, f.parse, f.choices);
   }
   Object.entries(spec.args).forEach(([key, a], i) => {
+    if (a.variadic) {
+      out[key] = (rawArgs[i] as string[] | undefined) ?? [];
+      return;
+    }
     const raw = rawArgs[i] as string | undefined;
     const value = raw === undefined ? undefined : readValue(a.name.toUpperCase(), raw, a.parse, a.choices);
     if (key in spec.flags && out[key] !== undefined) {
@@ -105,7 +109,7 @@ export function buildProgram(commands: readonly CommandSpec[], groups: readonly 
       if (spec.hidden || path !== spec.path) parent.addCommand(cmd, { hidden: true });
       else parent.addCommand(cmd);
       for (const [key, a] of Object.entries(spec.args) as Array<[string, ArgSpec<unknown>]>) {
-        const argument = new Argument(a.required ? `<${a.name}>` : `[${a.name}]`, a.description + (a.choices ? ` (${a.choices.join(', ')})` : ''));
+        const argument = new Argument(a.variadic ? `[${a.name}...]` : a.required ? `<${a.name}>` : `[${a.name}]`, a.description + (a.choices ? ` (${a.choices.join(', ')})` : ''));
         void key;
         cmd.addArgument(argument);
       }

@@ -47,6 +47,8 @@ export interface ArgSpec<T> {
   name: string;
   description: string;
   required: boolean;
+  /** Takes every remaining word (the value is then the list of them). */
+  variadic?: boolean;
   parse: Parse<T>;
   choices?: readonly string[];
   completes?: Completes;
@@ -118,6 +120,10 @@ export const arg = {
   },
   optional<T = string>(name: string, description: string, extra: ArgExtra<T> = {}): ArgSpec<NoInfer<T>> & { required: false } {
     return { name, description, parse: extra.parse ?? ((s) => s as T), ...extra, required: false } as ArgSpec<T> & { required: false };
+  },
+  /** Every remaining word, e.g. `ankra help cluster access grant`. */
+  rest(name: string, description: string): ArgSpec<string[]> & { required: true } {
+    return { name, description, parse: (s: string) => [s], variadic: true, required: true };
   },
 };
 

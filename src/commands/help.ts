@@ -6,12 +6,11 @@ import { UsageError } from '../errors';
 export default defineCommand({
   path: ['help'],
   summary: 'show help for a command, or a topic: options, environment, exit-codes',
-  args: { words: arg.optional('command-or-topic', `a command (e.g. cluster access grant) or ${TOPICS.join(', ')}`) },
+  args: { words: arg.rest('command-or-topic', `a command (e.g. cluster access grant) or ${TOPICS.join(', ')}`) },
   flags: {},
   examples: ['ankra help cluster access grant', 'ankra help environment', 'ankra help exit-codes'],
-  async run(_opts, deps) {
-    // The words after `help`, as typed (commander hands this command only the first).
-    const words = helpWords(process.argv.slice(2));
+  async run(opts, deps) {
+    const words = opts.words;
     if (words.length === 1 && (TOPICS as readonly string[]).includes(words[0] as string)) {
       deps.out.printRaw(topicText(words[0] as Topic));
       return 0;
@@ -24,9 +23,3 @@ export default defineCommand({
     return 0;
   },
 });
-
-/** The words after `help` that are not options. */
-export function helpWords(argv: string[]): string[] {
-  const i = argv.indexOf('help');
-  return argv.slice(i + 1).filter((w) => !w.startsWith('-'));
-}
