@@ -30,21 +30,25 @@ const common = {
 };
 
 // The CLI is two builds. dist/cli/main.cjs is the entry kubectl runs on every call: one
-// CommonJS file with the exec plugin's fast path inlined (a cache hit loads no other module
-// and never starts the ES module loader), which imports the rest only when needed. dist/cli/lib/ is everything else, split into chunks
-// so each command loads only what it uses.
-const LAZY = { './cli': './lib/cli.js', '../exec/mint': './lib/mint.js' };
-const lazyImports = {
-  name: 'ankra-lazy-imports',
+// CommonJS file holding src/main.ts and the exec plugin's cache hit (a hit loads no other
+// module and never starts the ES module loader). Its three dynamic imports (the plugin's slow
+// path, its background check, the full CLI) are the entries of dist/cli/lib/, which is
+// everything else, split into chunks so each command loads only what it uses.
+const LIB_ENTRIES = { cli: 'src/cli.ts', mint: 'src/exec/mint.ts', check: 'src/exec/check.ts' };
+const MAIN_IMPORTS = { './cli': './lib/cli.js', './exec/mint': './lib/mint.js', './exec/check': './lib/check.js' };
+const mainImports = {
+  name: 'ankra-main-imports',
   setup(b) {
-    b.onResolve({ filter: /^(\.\/cli|\.\.\/exec\/mint)$/ }, (args) => ({ path: LAZY[args.path], external: true }));
+    b.onResolve({ filter: /^\.\/(cli|exec\/mint|exec\/check)$/ }, (args) =>
+      args.importer === join(root, 'src', 'main.ts') ? { path: MAIN_IMPORTS[args.path], external: true } : undefined,
+    );
   },
 };
 
 if (want('cli')) {
   if (clean) rmSync(join(root, 'dist', 'cli'), { recursive: true, force: true });
-  await build({ ...common, format: 'cjs', splitting: false, entryPoints: ['src/main.ts'], outfile: 'dist/cli/main.cjs', plugins: [lazyImports] });
-  await build({ ...common, entryPoints: { cli: 'src/cli.ts', mint: 'src/exec/mint.ts' }, outdir: 'dist/cli/lib' });
+  await build({ ...common, format: 'cjs', splitting: false, entryPoints: ['src/main.ts'], outfile: 'dist/cli/main.cjs', plugins: [mainImports] });
+  await build({ ...common, entryPoints: LIB_ENTRIES, outdir: 'dist/cli/lib' });
 }
 
 if (want('emulator') && existsSync(join(root, 'fixtures', 'emulator', 'main.ts'))) {
