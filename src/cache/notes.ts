@@ -9,7 +9,6 @@
  * is shown every time: better repeated than lost. Node built-ins only.
  */
 import { lstatSync, mkdirSync, renameSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { createExclusive, privateDirProblem, uniqueSuffix, unlinkQuietly } from '../core/fsutil';
 import { sha256Hex } from '../core/sha256';
@@ -20,14 +19,9 @@ export const NOTE_PERIOD_MS = 24 * 3600_000;
 function candidates(env: NodeJS.ProcessEnv): string[] {
   const out: string[] = [];
   if (env.XDG_RUNTIME_DIR && isAbsolute(env.XDG_RUNTIME_DIR)) out.push(env.XDG_RUNTIME_DIR);
-  let tmp: string | undefined;
-  try {
-    tmp = tmpdir();
-  } catch {
-    tmp = undefined;
-  }
-  if (tmp && isAbsolute(tmp)) out.push(tmp);
-  out.push('/dev/shm');
+  // As os.tmpdir() on POSIX, but from the given environment.
+  const tmp = [env.TMPDIR, env.TMP, env.TEMP].find((v) => v && isAbsolute(v));
+  out.push(tmp ?? '/tmp', '/dev/shm');
   return [...new Set(out)];
 }
 

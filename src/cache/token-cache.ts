@@ -66,7 +66,8 @@ export function openTokenDir(paths: Paths, create = true): { dir: string } | { p
   if (paths.tokenDirProblem) return { problem: paths.tokenDirProblem };
   const problem = privateDirProblem(paths.tokenDir, { create, checkParent: true });
   if (!problem) return { dir: paths.tokenDir };
-  return { problem: /cannot be (created|read)|does not exist/.test(problem) ? `${problem}; set XDG_CACHE_HOME to a writable directory of yours` : problem };
+  // A problem ankra cannot name a fix for in place: point at another place.
+  return { problem: /read-only|permission denied|cannot be (created|read) \(|does not exist/.test(problem) ? `${problem}; set XDG_CACHE_HOME to a writable directory of yours` : problem };
 }
 
 /** Why the cache could not answer a plugin call: where the slow path starts from. */

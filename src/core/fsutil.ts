@@ -23,6 +23,27 @@ export function ensurePrivateDir(dir: string): void {
 }
 
 /**
+ * As ensurePrivateDir, one level at a time, so a failure carries its real cause (a recursive
+ * mkdir reports ENOENT where the file system is read-only). Racing creators are fine.
+ */
+function makeDirs(dir: string): void {
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    const parent = dirname(dir);
+    if (code !== 'ENOENT' || parent === dir) throw err;
+    makeDirs(parent);
+    try {
+      mkdirSync(dir, { mode: 0o700 });
+    } catch (again) {
+      if ((again as NodeJS.ErrnoException).code !== 'EEXIST') throw again;
+    }
+  }
+}
+
+/**
  * Write a file atomically: a temp file in the same directory, fsync, rename. Readers see
  * the old or the new content, never a torn one. The temp file is created exclusively (so a
  * planted link is never followed), and removed on failure.
@@ -186,7 +207,7 @@ export function privateDirProblem(dir: string, opts: PrivateDirOptions = {}): st
     if (code !== 'ENOENT') return `${dir} cannot be read (${code ?? 'error'})`;
     if (!opts.create) return `${dir} does not exist`;
     try {
-      ensurePrivateDir(dir);
+      makeDirs(dir);
       st = lstatSync(dir);
     } catch (mkErr) {
       const why = (mkErr as NodeJS.ErrnoException).code;

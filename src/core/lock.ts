@@ -9,9 +9,9 @@
  *
  * A lock is broken when its owner on this host is gone (dead pid, or the pid now belongs to a
  * process that started later); when its owner cannot be checked (another host, kubectl's
- * empty files, an unreadable file) and it is older than `staleMs`; and whatever its owner,
- * when it is older than `maxAgeMs`, longer than any legitimate holder keeps it. Node
- * built-ins only.
+ * empty files) and it is older than `staleMs`; whatever its owner, when it is older than
+ * `maxAgeMs`, longer than any legitimate holder keeps it; and at once when it is not a
+ * regular file (say, a planted symbolic link, which is never followed). Node built-ins only.
  */
 import { closeSync, constants, fstatSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -91,9 +91,10 @@ function inspect(path: string): Holder | undefined {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
-    // A symbolic link or something unopenable: judge it by its own age.
+    // A symbolic link (ELOOP) is nobody's lock; an unreadable file is judged by its age.
     try {
-      return { content: '', mtimeMs: lstatSync(path).mtimeMs, regular: false };
+      const st = lstatSync(path);
+      return { content: '', mtimeMs: st.mtimeMs, regular: st.isFile() };
     } catch {
       return undefined;
     }
@@ -118,10 +119,11 @@ function inspect(path: string): Holder | undefined {
  */
 function isAbandoned(h: Holder, now: number, staleMs: number, maxAgeMs: number): boolean {
   const age = now - h.mtimeMs;
-  if (age > maxAgeMs) return true;
+  // Locks are regular files: a link, a directory or a FIFO in its place is nobody's lock.
+  if (!h.regular || age > maxAgeMs) return true;
   const [pidText, host, , start] = h.content.split(' ');
   const pid = Number(pidText);
-  const local = h.regular && host === hostname() && Number.isInteger(pid) && pid > 0;
+  const local = host === hostname() && Number.isInteger(pid) && pid > 0;
   if (!local) return age > staleMs;
   if (!alive(pid)) return true;
   // The pid is in use: by the owner, or by a process that got the pid after it died.
