@@ -48,6 +48,29 @@ describe('exec plugin hot path', () => {
     expect(loaded(r.trace)).toEqual([]);
   });
 
+  it('a hit that starts the background check of the token loads nothing heavy either', async () => {
+    const { source } = resolve({}, box.env, resolvePaths(box.env));
+    const key = cacheKey({ baseUrl: BASE, org: undefined, cluster: CLUSTER, identity: source?.identity ?? '' });
+    const dir = join(box.home, '.cache', 'ankra', 'tokens');
+    // Minted a minute ago and never checked: this hit starts the check (which finds nobody
+    // at BASE, and changes nothing).
+    writeCached(dir, key, {
+      v: 1,
+      token: 'k8s-cached-token',
+      issued_at: new Date(Date.now() - 60_000).toISOString(),
+      expires_at: new Date(Date.now() + 600_000).toISOString(),
+      base_url: BASE,
+      server: `${BASE}/api/v1/clusters/${CLUSTER}/k8s`,
+    });
+    const r = await traced(['cluster', 'kube-token', '--cluster', CLUSTER], box.env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).status.token).toBe('k8s-cached-token');
+    expect(existsSync(join(dir, `${key}.check`))).toBe(true); // the check was started
+    expect(r.trace).toContain('node:child_process');
+    expect(loaded(r.trace)).toEqual([]);
+  });
+
   it('control: the tracer does see heavy modules when a command loads them', async () => {
     const r = await traced(['cluster', 'list', '--cluster-typo'], box.env);
     expect(r.code).toBe(2);
