@@ -15,7 +15,6 @@
 import { lstatSync, readdirSync, readlinkSync, renameSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { appendPrivateFile, createExclusive, privateDirProblem, readPrivateFile, uniqueSuffix, unlinkQuietly, writeFileAtomic } from '../core/fsutil';
-import { processStart } from '../core/lock';
 import type { Paths } from '../core/paths';
 import { sha256Hex } from '../core/sha256';
 
@@ -155,6 +154,12 @@ export function clearCache(dir: string, baseUrl?: string): number {
     forgetCached(dir, key);
     n++;
   }
+  // What went with tokens that are gone (who was served, failures, checks): nothing secret,
+  // but nothing worth keeping either.
+  for (const name of names) {
+    const m = /^([0-9a-f]{64})\.(served|error|check)$/.exec(name);
+    if (m && !names.includes(`${m[1]}.json`)) unlinkQuietly(join(dir, name));
+  }
   return n;
 }
 
@@ -170,20 +175,19 @@ export function clearCache(dir: string, baseUrl?: string): number {
  * the cluster refuses it. One line per (token, process), appended; reset when a new token
  * is cached.
  *
- * "The same process" is its pid, its start time and its executable: a kubectl dispatcher
- * (as in Google's Cloud SDK) runs the plugin, then exec()s the real kubectl under the same
- * pid, which runs it again; that is a new program, not a rejection. Where the executable
+ * "The same process" is its pid and its executable: a kubectl dispatcher (as in Google's
+ * Cloud SDK) runs the plugin, then exec()s the real kubectl under the same pid, which runs
+ * it again; that is a new program, not a rejection. (A pid reused by another kubectl within
+ * a token's lifetime costs one check with the cluster, nothing more.) Where the executable
  * cannot be read cheaply (no /proc: macOS, Windows), nothing is tracked: a pid alone would
  * make every dispatched kubectl call look like a rejection.
  */
 export function callerOf(ppid: number): string | undefined {
-  let exe: string;
   try {
-    exe = readlinkSync(`/proc/${ppid}/exe`);
+    return `${ppid} ${readlinkSync(`/proc/${ppid}/exe`)}`;
   } catch {
     return undefined;
   }
-  return `${ppid} ${processStart(ppid) ?? '-'} ${exe}`;
 }
 
 /** The caller to track for this call: only client-go-style callers (KUBERNETES_EXEC_INFO). */
