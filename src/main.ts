@@ -20,9 +20,9 @@ import { writeStderr } from './ui/stdio';
 async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const r = route(argv);
   if (r.kind === 'kube-token') {
-    const answer = await serveFromCache(r.args, env);
-    if ('code' in answer) return answer.code;
-    return (await import('./exec/mint')).runPlugin(r.args, env, answer.miss);
+    const answered = await serveFromCache(r.args, env);
+    if (answered !== undefined) return answered;
+    return (await import('./exec/mint')).runPlugin(r.args, env);
   }
   if (r.kind === 'check') return (await import('./exec/check')).runCheck(r.dir, r.key, r.caFile, env);
   return (await import('./cli')).main(argv);

@@ -69,16 +69,6 @@ export function openTokenDir(paths: Paths, create = true): { dir: string } | { p
   return { problem: /read-only|permission denied|cannot be (created|read) \(|does not exist/.test(problem) ? `${problem}; set XDG_CACHE_HOME to a writable directory of yours` : problem };
 }
 
-/** Why the cache could not answer a plugin call: where the slow path starts from. */
-export interface CacheMiss {
-  /**
-   * The fresh cached token was already handed to this same caller, which asks again: its
-   * request may have been refused (kubectl re-runs the plugin after a 401). The slow path
-   * asks the cluster before minting.
-   */
-  suspect?: CachedToken;
-}
-
 // ------------------------------------------------------------------ entries
 
 function parse(text: string, nowMs: number): CachedToken | undefined {

@@ -12,6 +12,7 @@
  */
 import { sayOnce } from '../cache/notes';
 import {
+  alreadyServed,
   cacheKey,
   forgetCached,
   isFresh,
@@ -25,7 +26,6 @@ import {
   tellReplayed,
   trackedCaller,
   writeCached,
-  type CacheMiss,
   type CachedToken,
 } from '../cache/token-cache';
 import { resolve } from '../auth/source';
@@ -53,7 +53,7 @@ const LOCK = { what: 'the token cache', timeoutMs: 60_000, staleMs: 60_000, maxA
 
 /** `ankra cluster kube-token` parsed by commander (src/cli.ts): the same as from src/main.ts. */
 export function mintWithArgs(args: KubeTokenArgs, env: NodeJS.ProcessEnv): Promise<number> {
-  return runPlugin(args, env, {});
+  return runPlugin(args, env);
 }
 
 interface Call {
@@ -65,7 +65,8 @@ interface Call {
   debug: (line: string) => void;
 }
 
-export async function runPlugin(args: KubeTokenArgs, env: NodeJS.ProcessEnv, miss: CacheMiss): Promise<number> {
+/** The slow path: whatever the cache could not answer (src/main.ts runs it after a miss). */
+export async function runPlugin(args: KubeTokenArgs, env: NodeJS.ProcessEnv): Promise<number> {
   const caller = trackedCaller(env);
   const debug = (line: string) => {
     if (args.debug) writeStderr(`debug: ${oneLine(line)}\n`);
@@ -97,7 +98,7 @@ export async function runPlugin(args: KubeTokenArgs, env: NodeJS.ProcessEnv, mis
       return await mintUncached(call);
     }
     try {
-      return await underLock(call, dir, key, miss);
+      return await underLock(call, dir, key);
     } finally {
       lock.release();
     }
@@ -120,18 +121,19 @@ function serve(entry: Pick<CachedToken, 'token' | 'expires_at'>, env: NodeJS.Pro
   return 0;
 }
 
-async function underLock(call: Call, dir: string, key: string, miss: CacheMiss): Promise<number> {
+async function underLock(call: Call, dir: string, key: string): Promise<number> {
   const { env, caller, debug } = call;
   const now = Date.now();
   const again = readCached(dir, key, now);
   let replaced = false;
   if (again && isFresh(again, now)) {
-    if (!miss.suspect || again.issued_at !== miss.suspect.issued_at) {
+    if (!caller || !alreadyServed(dir, key, again, caller)) {
       debug('token cache filled by another process while waiting');
       if (caller) recordServed(dir, key, again, caller);
       return serve(again, env);
     }
-    // The same caller asks again for the token it was given: was it refused?
+    // The same caller asks again for the token it was given (see token-cache.ts): was it
+    // refused? Ask the cluster before asking Ankra.
     if (again.server) {
       const { verifyToken } = await import('./verify');
       const verdict = await verifyToken(again.server, again.token, { env, caFile: call.args.caFile || env.ANKRA_CA_FILE || undefined, debug });

@@ -2,8 +2,8 @@
  * `ankra cluster kube-token`'s cache hit: kubectl's exec credential plugin, on every kubectl
  * call. This module and what it imports are node built-ins and small project modules only
  * (test/hot-path.test.ts traces the loaded modules). It answers a fresh cached token, or a
- * failure remembered for a few seconds, and otherwise says why it cannot answer: src/main.ts
- * then runs the slow path (src/exec/mint.ts) with that. It never imports the slow path.
+ * failure remembered for a few seconds; when it cannot, src/main.ts runs the slow path
+ * (src/exec/mint.ts), which this module never imports.
  *
  * After answering a token that was not checked recently it starts a detached check (see
  * src/exec/check.ts): clients that never re-run the plugin after a 401 would otherwise get
@@ -23,7 +23,6 @@ import {
   recordServed,
   tellReplayed,
   trackedCaller,
-  type CacheMiss,
 } from '../cache/token-cache';
 import { CHECK_COMMAND, type KubeTokenArgs } from '../main-dispatch';
 import { writeStderr, writeStdout } from '../ui/stdio';
@@ -33,44 +32,48 @@ import { execApiVersion, execCredential } from './exec-credential';
 export { parseKubeTokenArgs, type KubeTokenArgs } from '../main-dispatch';
 export { execApiVersion, execCredential, type ExecApiVersion } from './exec-credential';
 
-export type CacheAnswer = { code: number } | { miss: CacheMiss };
-
-/** Answer from the cache, or say why not. Never throws: anything odd is the slow path's to report. */
-export async function serveFromCache(args: KubeTokenArgs, env: NodeJS.ProcessEnv, nowMs = Date.now()): Promise<CacheAnswer> {
+/**
+ * Answer from the cache: the exit code, or undefined when the slow path must answer (a miss,
+ * a token this caller asks for again, no usable cache, anything odd, which the slow path
+ * then reports). Never throws.
+ */
+export async function serveFromCache(args: KubeTokenArgs, env: NodeJS.ProcessEnv, nowMs = Date.now()): Promise<number | undefined> {
   let dir: string;
   let key: string;
-  if (!args.cluster) return { miss: {} };
+  if (!args.cluster) return undefined;
   try {
     const paths = resolvePaths(env);
     const { target, source } = resolve(args, env, paths, { exec: true });
-    if (!source) return { miss: {} };
+    if (!source) return undefined;
     const opened = openTokenDir(paths, false);
-    if ('problem' in opened) return { miss: {} };
+    if ('problem' in opened) return undefined;
     dir = opened.dir;
     key = cacheKey({ baseUrl: target.baseUrl, org: target.org, cluster: args.cluster, identity: source.identity });
   } catch {
-    return { miss: {} }; // e.g. a bad --base-url: the slow path reports it properly
+    return undefined; // e.g. a bad --base-url: the slow path reports it properly
   }
 
   const entry = readCached(dir, key, nowMs);
   const caller = trackedCaller(env);
   if (entry && isFresh(entry, nowMs)) {
     if (caller) {
-      if (alreadyServed(dir, key, entry, caller)) return { miss: { suspect: entry } };
+      // Asked again by the same client process: it may have been refused (the slow path asks
+      // the cluster before minting).
+      if (alreadyServed(dir, key, entry, caller)) return undefined;
       recordServed(dir, key, entry, caller);
     }
     if (args.debug) writeStderr(`debug: token cache hit (expires ${entry.expires_at})\n`);
     writeStdout(execCredential(entry.token, entry.expires_at, execApiVersion(env)));
     if (checkDue(dir, key, entry, nowMs) && claimCheck(dir, key, nowMs)) await startCheck(dir, key, args, env);
-    return { code: 0 };
+    return 0;
   }
 
   const error = readCachedError(dir, key, nowMs);
   if (error && error.replay !== false) {
     if (tellReplayed(dir, key, error, caller)) writeStderr(`ankra: ${oneLine(error.message)}\n`);
-    return { code: error.exit_code };
+    return error.exit_code;
   }
-  return { miss: {} };
+  return undefined;
 }
 
 /**
