@@ -9,6 +9,7 @@
  * src/exec/check.ts): clients that never re-run the plugin after a 401 would otherwise get
  * a token Ankra has revoked from the cache until it expires.
  */
+import { resolve as absolute } from 'node:path';
 import { resolvePaths } from '../core/paths';
 import { resolve } from '../auth/source';
 import {
@@ -86,8 +87,10 @@ async function startCheck(dir: string, key: string, args: KubeTokenArgs, env: No
   if (!entry) return;
   try {
     const { spawn } = await import('node:child_process');
-    const argv = [entry, CHECK_COMMAND, dir, key, ...(args.caFile ? ['--ca-file', args.caFile] : [])];
-    const child = spawn(process.execPath, argv, { detached: true, stdio: 'ignore', env, cwd: dir });
+    // The check runs in the cache directory: a relative CA file path is made absolute first.
+    const argv = [entry, CHECK_COMMAND, dir, key, ...(args.caFile ? ['--ca-file', absolute(args.caFile)] : [])];
+    const childEnv = env.ANKRA_CA_FILE ? { ...env, ANKRA_CA_FILE: absolute(env.ANKRA_CA_FILE) } : env;
+    const child = spawn(process.execPath, argv, { detached: true, stdio: 'ignore', env: childEnv, cwd: dir });
     child.on('error', () => undefined);
     child.unref();
   } catch {
