@@ -255,7 +255,10 @@ describe.skipIf(!HAS_PYTHON_CLIENT && !IN_CI)("the Python client (Debian's pytho
     const warm = await python(b);
     expect(warm.code, warm.stderr).toBe(0);
     expect(await mints()).toBe(0);
-    // Each load after the first asked the cluster instead of Ankra.
-    expect((await checks()).map((e) => e.status)).toEqual([200, 200]);
+    // Each load after the first asked the cluster instead of Ankra (a background check of
+    // the token may add one more on a slow machine).
+    const asked = (await checks()).map((e) => e.status);
+    expect(asked.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(asked)).toEqual(new Set([200]));
   });
 });

@@ -9,11 +9,11 @@
  *   CHECK_AFTER_MS per key. A dead token is dropped, so the next process mints a new one.
  * - `checkCachedToken`: the same for `ankra doctor`, by key parts.
  */
-import { lockFile, cacheKey, forgetCached, openTokenDir, readCached, type CacheKeyParts, type CachedToken } from '../cache/token-cache';
+import { isAbsolute } from 'node:path';
+import { cacheKey, forgetCached, isFresh, lockFile, markChecked, openTokenDir, readCached, type CacheKeyParts, type CachedToken } from '../cache/token-cache';
+import { privateDirProblem } from '../core/fsutil';
 import { withLock } from '../core/lock';
 import type { Paths } from '../core/paths';
-import { isAbsolute } from 'node:path';
-import { privateDirProblem } from '../core/fsutil';
 import { verifyToken, type Verdict } from './verify';
 
 export interface CheckDeps {
@@ -33,9 +33,11 @@ export type CachedTokenState = 'none' | Verdict;
  */
 async function checkEntry(dir: string, key: string, deps: CheckDeps): Promise<CachedTokenState> {
   const entry = readCached(dir, key);
-  if (!entry?.server) return 'none';
+  // Nothing the plugin would serve, or nowhere to ask (an entry of an older version).
+  if (!entry?.server || !isFresh(entry, Date.now())) return 'none';
   const verdict = await verifyToken(entry.server, entry.token, { env: deps.env, caFile: deps.caFile ?? (deps.env.ANKRA_CA_FILE || undefined), timeoutMs: deps.timeoutMs, debug: deps.debug });
   if (verdict === 'dead') await dropIfSame(dir, key, entry);
+  if (verdict === 'alive') markChecked(dir, key, Date.now());
   return verdict;
 }
 
@@ -53,10 +55,18 @@ async function dropIfSame(dir: string, key: string, checked: CachedToken): Promi
 /**
  * For `ankra doctor`: the state of the cached token for (base URL, organisation, cluster,
  * login identity), the same key parts the plugin uses (the cluster as written in the
- * kubeconfig entry: an id, or a name). 'none': nothing usable is cached (or no server is
- * known for it); 'alive': the cluster accepts it; 'dead': the cluster refused it (401) and
- * it was removed, so the next kubectl call mints a new one; 'unknown': the cluster could not
- * be asked (network, 5xx, offline). Never throws.
+ * kubeconfig entry, an id or a name; identity from auth/source's `resolve(…).source`).
+ *   'none'    nothing the plugin would serve is cached (or no server is known for it);
+ *   'alive'   the cluster accepts it (200, or 403: authenticated, RBAC aside);
+ *   'dead'    the cluster refused it (401); it was removed, so the next kubectl call mints
+ *             a new one: say so;
+ *   'unknown' the cluster could not be asked (network, 5xx, cluster offline).
+ * One `GET {server}/api` with the token, within `deps.timeoutMs` (5 s). Never throws.
+ *
+ *   const { target, source } = resolve(flags, env, ctx.paths, { exec: true });
+ *   const state = await checkCachedToken(ctx.paths,
+ *     { baseUrl: target.baseUrl, org: target.org, cluster, identity: source.identity },
+ *     { env, caFile: ctx.caFile });
  */
 export async function checkCachedToken(paths: Paths, keyParts: CacheKeyParts, deps: CheckDeps): Promise<CachedTokenState> {
   try {
