@@ -14,7 +14,7 @@ let emu: InProcessEmulator;
 const boxes: Sandbox[] = [];
 const S = IDS.clusters.staging;
 const P = IDS.clusters.prodEu;
-const CHECKS = ['server', 'login', 'organisation', 'cluster', 'cluster-access', 'grant', 'token', 'kubeconfig', 'kubernetes', 'namespace', 'permissions'];
+const CHECKS = ['server', 'login', 'organisation', 'cluster', 'cached-token', 'cluster-access', 'grant', 'token', 'kubeconfig', 'kubernetes', 'namespace', 'permissions'];
 
 function box(env: NodeJS.ProcessEnv = {}): Sandbox {
   const b = sandbox({ ANKRA_BASE_URL: emu.baseUrl, ANKRA_CA_FILE: emu.caFile, ...env });

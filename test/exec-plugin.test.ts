@@ -31,6 +31,17 @@ function expectFailure(r: RunResult, code: number, says: RegExp): void {
   expect(lines[0]).toMatch(says);
 }
 
+/** Revoke and grant again (a role change): Ankra kills the user's tokens for the cluster. */
+async function regrant(email: string, cluster: string, role = 'view'): Promise<void> {
+  const admin = emu.tokens[EMAIL.admin];
+  const list = await emu.api<{ result: { id: string; user_email: string }[] }>('GET', `/api/v1/clusters/${cluster}/access/grants`, { token: admin });
+  for (const g of list.body.result.filter((x) => x.user_email === email)) {
+    expect((await emu.api('DELETE', `/api/v1/clusters/${cluster}/access/grants/${g.id}`, { token: admin })).status).toBe(200);
+  }
+  expect((await emu.api('POST', `/api/v1/clusters/${cluster}/access/grants`, { token: admin, body: { user_email: email, scope: 'cluster', role } })).status).toBe(201);
+  await emu.hook('POST', 'reconcile/now');
+}
+
 beforeAll(async () => {
   emu = await startEmulator({ reconcileDelayMs: 0 });
   const grant = (email: string, cluster: string) =>
@@ -138,14 +149,14 @@ describe('failures: one line on stderr naming the cause and the next command, st
   });
 
   it('a rejected token', async () => {
-    expectFailure(await plugin(box(null, { ANKRA_API_TOKEN: 'ankra_pat_revoked_or_made_up_0000' }), S), 6, /rejected your credentials.*check ANKRA_API_TOKEN, or run `ankra login`/);
+    expectFailure(await plugin(box(null, { ANKRA_API_TOKEN: 'ankra_pat_revoked_or_made_up_0000' }), S), 6, /rejected the API token from ANKRA_API_TOKEN .*; check ANKRA_API_TOKEN, or run `ankra login`/);
   });
 
   it('no grant: the grant line an admin would run, remembered for a few seconds', async () => {
     const b = box('bob');
     await emu.clearRequests();
     const r = await plugin(b, P);
-    expectFailure(r, 6, /you have no access grant on cluster prod-eu .*ask an organisation admin to grant it: `ankra cluster access grant <your-email> --cluster prod-eu`/);
+    expectFailure(r, 6, /you have no access grant on cluster prod-eu .*ask an organisation admin to grant it: `ankra cluster access grant YOUR-EMAIL --cluster prod-eu`/);
     const again = await plugin(b, P);
     expect(again.stderr).toBe(r.stderr);
     expect(again.code).toBe(6);
@@ -153,21 +164,35 @@ describe('failures: one line on stderr naming the cause and the next command, st
   });
 
   it('unknown cluster', async () => {
-    expectFailure(await plugin(box('alice'), '00000000-0000-4000-8000-00000000beef'), 3, /cluster 00000000-0000-4000-8000-00000000beef not found; run `ankra cluster list`/);
+    expectFailure(await plugin(box('alice'), '00000000-0000-4000-8000-00000000beef'), 3, /cluster 00000000-0000-4000-8000-00000000beef not found in this organisation; run `ankra cluster list`/);
   });
 
-  it('a token kubectl had rejected (asked for twice by one kubectl process) is not served again', async () => {
+  it('a token one client process asks for twice is checked with the cluster first: served again while it works, replaced with one line once refused', async () => {
     const b = box('alice');
     const info = { KUBERNETES_EXEC_INFO: JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', spec: { interactive: false } }) };
-    const first = tokenOf(await plugin(b, S, info));
-    // Same parent process (this test), same token: what client-go does after a 401.
+    const first = await plugin(b, S, info);
+    // Same parent process (this test), same token: what client-go does after a 401, and what
+    // the Python client does on every configuration load. The cluster still takes it: no mint.
     await emu.clearRequests();
-    const second = tokenOf(await plugin(b, S, info));
-    expect(second).not.toBe(first);
+    const again = await plugin(b, S, info);
+    expect(again.stderr).toBe('');
+    expect(tokenOf(again)).toBe(tokenOf(first));
+    expect((await emu.requests()).map((e) => `${e.method} ${e.path} ${e.status}`)).toEqual([`GET /api/v1/clusters/${S}/k8s/api 200`]);
+
+    // Ankra kills the token (as when a grant is deleted): the next ask is answered with a new
+    // token, and one line saying why this command failed.
+    await emu.clearRequests();
+    await regrant(EMAIL.alice, S);
+    const replaced = await plugin(b, S, info);
+    expect(replaced.code, replaced.stderr).toBe(0);
+    expect(tokenOf(replaced)).not.toBe(tokenOf(first));
+    expect(replaced.stderr).toBe('ankra: the cluster refused the cached token (your access was revoked or changed in Ankra), so this command failed; ankra has a new token now: run it again\n');
     expect(await emu.requests({ path: mintPath(S) })).toHaveLength(1);
     // Without KUBERNETES_EXEC_INFO (a person or a script), repeated calls are plain hits.
-    expect(tokenOf(await plugin(b, S))).toBe(second);
-    expect(tokenOf(await plugin(b, S))).toBe(second);
+    await emu.clearRequests();
+    expect(tokenOf(await plugin(b, S))).toBe(tokenOf(replaced));
+    expect(tokenOf(await plugin(b, S))).toBe(tokenOf(replaced));
+    expect(await emu.requests()).toEqual([]);
   });
 
   it('a cluster name is looked up once, then cached like an id', async () => {
@@ -182,7 +207,7 @@ describe('failures: one line on stderr naming the cause and the next command, st
   it('Cluster Access disabled', async () => {
     await emu.hook('POST', 'gateway', { enabled: false });
     try {
-      expectFailure(await plugin(box('alice'), S), 1, /Cluster Access is not enabled for this Ankra deployment; ask your Ankra administrator/);
+      expectFailure(await plugin(box('alice'), S), 1, /Cluster Access is not enabled for this cluster or Ankra deployment; ask your Ankra administrator/);
     } finally {
       await emu.hook('POST', 'gateway', { enabled: true });
     }
@@ -200,13 +225,13 @@ describe('failures: one line on stderr naming the cause and the next command, st
   });
 
   it('server unreachable', async () => {
-    expectFailure(await plugin(box('alice', { ANKRA_BASE_URL: 'https://127.0.0.1:9' }), S), 1, /cannot reach Ankra at https:\/\/127\.0\.0\.1:9: connection refused; check --base-url/);
+    expectFailure(await plugin(box('alice', { ANKRA_BASE_URL: 'https://127.0.0.1:9' }), S), 1, /cannot reach https:\/\/127\.0\.0\.1:9: connection refused; check --base-url/);
   });
 
   it('a server error after retries', async () => {
     await emu.hook('POST', 'faults', { path_prefix: mintPath(S), status: 503 });
     try {
-      expectFailure(await plugin(box('alice'), S), 1, /cannot get a Kubernetes token: the Ankra API answered 503 .*after 3 attempts; try again later/);
+      expectFailure(await plugin(box('alice'), S), 1, /cannot get a Kubernetes token for \S+: the Ankra API answered 503 .*after 3 attempts; try again later/);
     } finally {
       await emu.hook('DELETE', 'faults');
     }
@@ -214,7 +239,7 @@ describe('failures: one line on stderr naming the cause and the next command, st
 
   it('bad arguments go to the full CLI for a usage error', async () => {
     const r = await ankra(['cluster', 'kube-token', '--cluster', S, '--bogus'], { env: box('alice').env });
-    expectFailure(r, 2, /unknown option '--bogus'/);
+    expectFailure(r, 2, /unknown option --bogus; see `ankra cluster kube-token --help`/);
     const missing = await ankra(['cluster', 'kube-token'], { env: box('alice').env });
     expectFailure(missing, 2, /--cluster is required/);
   });

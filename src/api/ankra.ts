@@ -6,7 +6,7 @@
  * (`errors.ts`).
  */
 import type { HttpClient, HttpRequest, HttpResponse } from '../net/transport';
-import { parseTime } from '../core/time';
+import { parseRfc3339 } from '../core/time';
 import { AuthError, ConflictError, MalformedAnswerError } from '../errors';
 import { detailOf, toError, type About } from './errors';
 import { Checker, type Shape } from './validate';
@@ -192,14 +192,14 @@ export class AnkraApi {
     if (!this.auth) throw new AuthError(`not logged in to ${this.baseUrl}`, { hint: 'run `ankra login`' });
     const about = { action: `get a Kubernetes token for ${cluster.label}`, cluster: cluster.label };
     const res = await this.send({ method: 'POST', path: `${clusterPath(cluster.id)}/k8s-token`, idempotent: true });
-    const c = new Checker('POST /api/v1/clusters/{id}/k8s-token');
+    const c: Checker = new Checker('POST /api/v1/clusters/{id}/k8s-token');
     const body = c.object(this.parse(res, about), '', { required: { token: 'string', server: 'string', expires_at: 'string' } });
     const token = body.token as string;
     const server = body.server as string;
     const expiresAt = body.expires_at as string;
     if (!token) c.fail('token', 'is empty');
-    const at = parseTime(expiresAt);
-    if (Number.isNaN(at)) c.fail('expires_at', `is not a time (${JSON.stringify(expiresAt.slice(0, 40))})`);
+    const at = parseRfc3339(expiresAt);
+    if (at === undefined) c.fail('expires_at', `is not a time (${JSON.stringify(expiresAt.slice(0, 40))})`);
     if (!/^https?:$/.test(URL.canParse(server) ? new URL(server).protocol : '')) c.fail('server', `is not an http(s) URL (${JSON.stringify(server.slice(0, 60))})`);
     return { token, server, expires_at: expiresAt, expiresAtMs: at - clockSkewMs(res) };
   }

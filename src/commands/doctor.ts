@@ -39,7 +39,7 @@ export interface DoctorReport {
   checks: CheckResult[];
 }
 
-export const CHECKS = ['server', 'login', 'organisation', 'cluster', 'cluster-access', 'grant', 'token', 'kubeconfig', 'kubernetes', 'namespace', 'permissions'] as const;
+export const CHECKS = ['server', 'login', 'organisation', 'cluster', 'cached-token', 'cluster-access', 'grant', 'token', 'kubeconfig', 'kubernetes', 'namespace', 'permissions'] as const;
 type CheckName = (typeof CHECKS)[number];
 
 /** A failed check: the message is the finding, the hint the fix. */
@@ -136,6 +136,24 @@ export default defineCommand({
         return [`${c.name} (${c.id})${c.state ? `, ${c.state}` : ''}${c.kind ? `, ${c.kind}` : ''}`, c];
       });
       const target: ClusterTarget = { id: cluster.id, label: cluster.name };
+      await report.check('cached-token', async () => {
+        // The token kubectl's next call would be served (the plugin's cache key for this
+        // context): a dead one (a revoked grant) is dropped here, not left to fail kubectl.
+        const identity = d.resolved.source?.identity;
+        if (!identity) return ['none (no login to cache one for)', undefined];
+        const { checkCachedToken } = await import('../exec/check');
+        const state = await checkCachedToken(d.paths, { baseUrl: d.target.baseUrl, org: org.organisation_id, cluster: target.id, identity }, { env: d.env, caFile: d.flags.caFile, debug: (line) => d.debug(line) });
+        switch (state) {
+          case 'none':
+            return ["none: kubectl's next call asks Ankra for one", undefined];
+          case 'alive':
+            return ['the cluster accepts the Kubernetes token kubectl is served', undefined];
+          case 'dead':
+            return ["the cluster refused the cached Kubernetes token (access revoked or changed in Ankra): dropped it, so kubectl's next call gets a new one", undefined];
+          default:
+            return ['the cluster could not be asked about the cached Kubernetes token (it is checked again on use)', undefined];
+        }
+      });
       const api = await d.api();
       const mint = await api.mintToken(target).then(
         (m): { minted: MintedToken } => ({ minted: m }),

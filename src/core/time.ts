@@ -10,6 +10,36 @@ export function parseTime(s: string): number {
   return Date.parse(zoned ? t : `${t}Z`);
 }
 
+const RFC3339 = /^([+-]\d{6}|\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?$/;
+
+/**
+ * Milliseconds since the epoch of an RFC 3339 date-time; a value without a zone is UTC (the
+ * API contract says so; JavaScript's Date.parse would read it as local time). Extended
+ * six-digit years are read too (and then clamped by `saneExpiry`). undefined when unreadable.
+ */
+export function parseRfc3339(text: string): number | undefined {
+  const m = RFC3339.exec(text.trim());
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, s, frac, zone] = m;
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  const hour = Number(h);
+  const minute = Number(mi);
+  const second = Number(s);
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return undefined;
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  if (date.getUTCMonth() !== month - 1) return undefined; // 31 February and such
+  let ms = date.setUTCHours(hour, minute, Math.min(second, 59), frac ? Math.floor(Number(`0${frac}`) * 1000) : 0);
+  if (zone && zone !== 'Z' && zone !== 'z') {
+    const sign = zone.startsWith('-') ? -1 : 1;
+    const offset = (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6))) * 60_000;
+    ms -= sign * offset;
+  }
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
 /** Seconds (or an HTTP date) from Retry-After, in ms; undefined when absent or unreadable. */
 export function retryAfterMs(value: string | undefined, now = Date.now()): number | undefined {
   if (!value) return undefined;

@@ -240,10 +240,12 @@ export class Output {
     while (total() > max) {
       const widest = flex.filter((i) => (widths[i] ?? 0) > floor).sort((a, b) => (widths[b] ?? 0) - (widths[a] ?? 0))[0];
       if (widest === undefined) return;
-      const over = total() - max;
+      const w = widths[widest] ?? 0;
       const second = Math.max(floor, ...flex.filter((i) => i !== widest).map((i) => widths[i] ?? 0));
-      widths[widest] = Math.max(floor, second, (widths[widest] ?? 0) - over);
-      if ((widths[widest] ?? 0) === second && second === floor) widths[widest] = Math.max(floor, (widths[widest] ?? 0) - over);
+      // Down to the next widest (so equally wide columns take turns), never below the floor;
+      // every turn takes at least one column, so the loop ends.
+      const to = Math.max(floor, second, w - (total() - max));
+      widths[widest] = to < w ? to : w - 1;
     }
   }
 

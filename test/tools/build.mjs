@@ -42,11 +42,16 @@ export const VENDOR = ['undici', 'yaml', 'openid-client', 'ora', 'uqr'];
 /** Left in node_modules: native code, or an ES module only doctor loads. */
 const EXTERNAL = ['@napi-rs/keyring', '@kubernetes/client-node'];
 
-/** In main.cjs: the rest of the CLI is required from cli.cjs, never bundled twice. */
+/**
+ * In main.cjs: its dynamic imports (the plugin's slow path, its background check, the full
+ * CLI) are required from cli.cjs, never bundled twice.
+ */
 const toCliBundle = {
   name: 'ankra-cli-bundle',
   setup(b) {
-    b.onResolve({ filter: /^\.\/cli\/run$|^\.\.\/exec\/mint$|^\.\/exec\/mint$/ }, () => ({ path: './cli.cjs', external: true }));
+    b.onResolve({ filter: /^\.\/(cli\/run|exec\/mint|exec\/check)$/ }, (args) =>
+      args.importer === join(root, 'src', 'main.ts') ? { path: './cli.cjs', external: true } : undefined,
+    );
   },
 };
 

@@ -17,6 +17,7 @@ export function cacheMinted(deps: Deps, where: { orgId: string | undefined; clus
       expires_at: new Date(minted.expiresAtMs).toISOString(),
       issued_at: new Date(deps.now()).toISOString(),
       base_url: deps.target.baseUrl,
+      server: minted.server,
     });
   } catch (err) {
     deps.debug(`could not cache the minted token: ${String(err)}`);
