@@ -1,8 +1,8 @@
 /** How grants are described and shown, shared by the access commands. */
 import type { ClusterTarget } from '../../api/ankra';
-import type { Grant } from '../../api/types';
+import type { Grant, GrantRequest } from '../../api/types';
 import type { Deps } from '../../deps';
-import { PermissionError, shellWord } from '../../errors';
+import { ConflictError, PermissionError, shellWord } from '../../errors';
 import type { Column, Style, View } from '../../ui/output';
 
 export function statusStyle(status: string): Style | undefined {
@@ -74,3 +74,21 @@ export async function grantsOn(deps: Deps, cluster: ClusterTarget): Promise<Gran
   }
 }
 
+
+/**
+ * A role change on one scope: the API holds one grant per person and scope and has no
+ * update, so the old grant goes and the new one is created at once (the shortest gap the
+ * API allows). Returns the new grant; a 409 on the create (someone re-created it between
+ * the two calls) is a conflict to resolve by hand.
+ */
+export async function swapGrant(deps: Deps, cluster: ClusterTarget, oldGrantId: string, req: GrantRequest): Promise<Grant> {
+  const api = await deps.api();
+  await api.deleteGrant(cluster, oldGrantId);
+  const grant = await api.createGrant(cluster, req);
+  if (!grant) {
+    throw new ConflictError(`could not create the new grant on ${cluster.label} after revoking the old one: another grant for ${req.user_email} took its place`, 409, {
+      hint: `run \`ankra cluster access list ${shellWord(cluster.label)} --user ${shellWord(req.user_email)}\``,
+    });
+  }
+  return grant;
+}
