@@ -11,13 +11,13 @@ import { grantsOn } from '../commands/shared/grants';
 import { clusterNotFound } from '../lookup/clusters';
 import { orgLabel } from '../lookup/organisations';
 import { memberState, notActive, usersByEmail } from './check';
-import { renderAccessFile, scopeKey, type RenderSection } from './file';
+import { renderAccessFile, scopeKey, sorted, type RenderSection } from './file';
 
 export async function exportGrants(deps: Deps, which: { names?: string[]; all: boolean }): Promise<number> {
   const org = await deps.organisations.effective();
   if (!org) throw new AnkraError('you belong to no organisation: there are no grants to export', undefined, { hint: 'run `ankra org list`' });
   const [all, detail] = await Promise.all([deps.clusters.all(), deps.organisations.detail(org.organisation_id)]);
-  const chosen = which.all ? accessCapable(all) : which.names?.length ? which.names.map((n) => pick(all, n)) : [await (await deps.clusters.resolve(undefined)).record()];
+  const chosen = which.all ? accessCapable(all) : which.names?.length ? which.names.map((n) => pick(all, n)) : [await defaultCluster(deps)];
   const outcomes = await fanOut(deps, chosen, 'Listing grants', (c) => grantsOn(deps, { id: c.id, label: c.name }));
   const code = reportFailures(deps, outcomes, 'list its grants');
 
@@ -35,13 +35,23 @@ export async function exportGrants(deps: Deps, which: { names?: string[]; all: b
     ];
     deps.out.printRaw(renderAccessFile(header, sections));
   } else {
-    const value = { clusters: Object.fromEntries(sections.map((s) => [s.key, s.entries.map((e) => ({ email: e.email, role: e.role, ...(e.namespace ? { namespace: e.namespace } : {}) }))])) };
+    const value = { clusters: Object.fromEntries(sections.map((s) => [s.key, sorted(s.entries).map((e) => ({ email: e.email, role: e.role, ...(e.namespace ? { namespace: e.namespace } : {}) }))])) };
     await deps.out.data(value, undefined);
   }
   const n = sections.reduce((a, s) => a + s.entries.length, 0);
   const commented = sections.reduce((a, s) => a + s.commented.length, 0);
   deps.out.info(`Exported ${n} grant${n === 1 ? '' : 's'} on ${sections.length} cluster${sections.length === 1 ? '' : 's'}${commented ? `; ${commented} written as comments (see the file)` : ''}`);
   return code;
+}
+
+/** ANKRA_CLUSTER, or the one chosen with `ankra cluster select`. */
+async function defaultCluster(deps: Deps): Promise<Cluster> {
+  try {
+    return await (await deps.clusters.resolve(undefined)).record();
+  } catch (err) {
+    if (err instanceof UsageError) throw new UsageError('no cluster given', { hint: 'name clusters (`ankra cluster access export staging,prod-eu`) or give --all-clusters' });
+    throw err;
+  }
 }
 
 /** A cluster by name or id among the organisation's. */

@@ -307,6 +307,7 @@ function flowText(o: Record<string, string>): string {
     .join(', ')}}`;
 }
 
-function sorted<T extends { email: string; namespace?: string | null }>(list: T[]): T[] {
+/** Entries in the file's order: by email, then the whole cluster before namespaces. */
+export function sorted<T extends { email: string; namespace?: string | null }>(list: T[]): T[] {
   return [...list].sort((a, b) => a.email.toLowerCase().localeCompare(b.email.toLowerCase()) || scopeKey(a.namespace).localeCompare(scopeKey(b.namespace)));
 }

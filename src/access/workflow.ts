@@ -45,7 +45,7 @@ export async function planFile(deps: Deps, path: string, prune: boolean): Promis
   if (!org) throw new AnkraError('you belong to no organisation: there is nothing to grant access to', undefined, { hint: 'run `ankra org list`' });
   const [clusters, detail] = await Promise.all([deps.clusters.all(), deps.organisations.detail(org.organisation_id)]);
   const { targets, problems } = checkAgainstOrganisation(file, clusters, detail.users);
-  if (problems.length) throw fileProblems(deps, file.name, problems);
+  if (problems.length) throw fileProblems(deps, file.name, path, problems);
 
   const outcomes = await fanOut(
     deps,
@@ -76,13 +76,13 @@ export function readAccessFile(deps: Deps, path: string): AccessFile {
   }
   const name = path === '-' ? '(stdin)' : path;
   const { file, problems } = parseAccessFile(text, name);
-  if (problems.length) throw fileProblems(deps, name, problems);
+  if (problems.length) throw fileProblems(deps, name, path, problems);
   return file;
 }
 
 /** One problem: the error itself. Several: each on its own line, then the error. */
-function fileProblems(deps: Deps, name: string, problems: Problem[]): UsageError {
-  const fix = `fix ${problems.length === 1 ? 'it' : 'them'}, then check with \`ankra cluster access diff -f ${shellWord(name)}\``;
+function fileProblems(deps: Deps, name: string, path: string, problems: Problem[]): UsageError {
+  const fix = `fix ${problems.length === 1 ? 'it' : 'them'}, then check with \`ankra cluster access diff -f ${shellWord(path)}\``;
   if (problems.length === 1 && problems[0]) return new UsageError(`${formatProblem(name, problems[0])}; nothing was changed`, { hint: fix });
   for (const p of problems.slice(0, MAX_LISTED)) deps.out.info(formatProblem(name, p));
   if (problems.length > MAX_LISTED) deps.out.info(`… and ${problems.length - MAX_LISTED} more`);
