@@ -98,7 +98,8 @@ const SIGN: Record<Change['action'], string> = { create: '+', change: '~', delet
 
 export const changeColumns: Column<Change>[] = [
   { header: '', value: (c) => SIGN[c.action], style: (c) => (c.action === 'create' ? 'green' : c.action === 'change' ? 'yellow' : 'red') },
-  { header: 'Cluster', value: (c) => c.cluster, flex: true },
+  // One flexible column: Output.fitToTerminal does not end when two of them are as wide and too wide.
+  { header: 'Cluster', value: (c) => c.cluster },
   { header: 'User', value: (c) => c.user_email ?? '?', flex: true },
   { header: 'Namespace', value: (c) => (c.scope === 'namespace' ? (c.namespace ?? '?') : '*') },
   { header: 'Role', value: (c) => (c.action === 'change' ? `${c.from_role ?? '?'} → ${c.role}` : c.role) },

@@ -70,8 +70,9 @@ Exit codes: 0 reviewed · ${FOUND_EXIT} a kind given to --fail-on was found · 1
       await deps.out.data(findings, {
         columns: [
           { header: 'Kind', value: (f: Finding) => f.kind, style: (f) => KIND_STYLE[f.kind] },
-          { header: 'Cluster', value: (f) => f.cluster_name, flex: true },
-          { header: 'User', value: (f) => grantee(f), flex: true },
+          // One flexible column: Output.fitToTerminal does not end when two of them are as wide and too wide.
+          { header: 'Cluster', value: (f) => f.cluster_name },
+          { header: 'User', value: (f) => grantee(f) },
           { header: 'Namespace', value: (f) => (f.scope === 'namespace' ? (f.namespace ?? '?') : '*') },
           { header: 'Role', value: (f) => f.role },
           { header: 'Status', value: (f) => f.reconcile_status, style: (f) => statusStyle(f.reconcile_status) },
