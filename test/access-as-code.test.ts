@@ -2,15 +2,16 @@
 // the emulator (platform-faithful mode), with the file's parser, writer and the planner
 // checked table-driven beside them. Every run's stdout and stderr are checked for tokens,
 // and the request log for routes outside the contract's token lane.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { ankra, findSecrets, sandbox, type RunResult, type Sandbox } from './helpers/cli';
+import { ROOT, ankra, findSecrets, sandbox, type RunResult, type Sandbox } from './helpers/cli';
 import { EMAIL, IDS, startEmulator, type InProcessEmulator } from './helpers/emulator';
 import type { Cluster, Grant } from '../src/api/types';
 import { formatProblem, parseAccessFile, renderAccessFile } from '../src/access/file';
 import { planCluster, type Change } from '../src/access/plan';
+import { FILE_HELP } from '../src/access/docs';
 
 let emu: InProcessEmulator;
 let box: Sandbox;
@@ -150,6 +151,18 @@ describe('the access file', () => {
       ['dev', 8, []],
       ['c0000000-0000-4000-8000-000000000002', 9, ['10:bob@acme.test|team-a|admin']],
     ]);
+  });
+
+  it('reads the examples in the README and in --help', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Access as code'));
+    const example = /```yaml\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+    const help = FILE_HELP.split('\n\n')[1]?.replace(/^ {2}/gm, '') ?? '';
+    for (const text of [example, help]) {
+      const { file, problems } = parseAccessFile(text, 'f');
+      expect(problems).toEqual([]);
+      expect(file.sections.map((s) => `${s.key}:${s.entries.length}`)).toEqual(['staging:2', 'prod-eu:1', 'dev:0']);
+    }
   });
 
   it('writes server text so that it reads back the same and carries nothing a terminal acts on', () => {

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Deps } from '../deps';
-import { AnkraError, UsageError, messageOf, shellWord } from '../errors';
+import { AccessUnavailableError, AnkraError, Exit, UsageError, messageOf, shellWord } from '../errors';
 import { fanOut, reportFailures } from '../commands/shared/fanout';
 import { grantsOn } from '../commands/shared/grants';
 import type { Column, View } from '../ui/output';
@@ -53,7 +53,9 @@ export async function planFile(deps: Deps, path: string, prune: boolean): Promis
     'Listing grants',
     (c) => grantsOn(deps, { id: c.id, label: c.name }),
   );
-  const code = reportFailures(deps, outcomes, 'list its grants');
+  let code = reportFailures(deps, outcomes, 'list its grants');
+  // reportFailures is quiet about clusters without Cluster Access; the file named them.
+  for (const o of outcomes) if (o.error instanceof AccessUnavailableError) deps.out.warn(`${o.cluster.name}: ${messageOf(o.error)}`);
   const plans: ClusterPlan[] = [];
   const errors: Planned['errors'] = [];
   outcomes.forEach((o, i) => {
@@ -61,6 +63,7 @@ export async function planFile(deps: Deps, path: string, prune: boolean): Promis
     if (o.value && section) plans.push(planCluster(o.cluster, section.entries, o.value, prune));
     else errors.push({ cluster: o.cluster.name, cluster_id: o.cluster.id, error: messageOf(o.error) });
   });
+  if (errors.length) code = Exit.FAILURE;
   return { file, plans, errors, code };
 }
 
