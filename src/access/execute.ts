@@ -45,18 +45,18 @@ export async function executePlans(deps: Deps, plans: readonly ClusterPlan[], op
   const made = new Map<Change, Applied>();
 
   const first = await runOn(deps, busy, (p) => p.changes.filter((c) => !gated(p, c)));
-  first.forEach((a) => made.set(a.change, a.applied));
+  first.forEach((m) => made.set(m.change, m.applied));
 
   let waitOutcome: AnkraError | undefined;
   if (opts.wait) {
-    const fresh = await waitForNew(deps, busy, made, opts.timeoutMs);
+    const fresh = await waitForNew(deps, first, opts.timeoutMs);
     for (const a of made.values()) {
       const g = a.new_grant_id ? fresh.grants.get(a.new_grant_id) : undefined;
       if (g) Object.assign(a, { reconcile_status: g.reconcile_status, reconcile_error: g.reconcile_error ?? null });
     }
     waitOutcome = fresh.error;
     const later = await runOn(deps, busy, (p) => p.changes.filter((c) => gated(p, c) && readyFor(p, c, made)));
-    later.forEach((a) => made.set(a.change, a.applied));
+    later.forEach((m) => made.set(m.change, m.applied));
     for (const p of busy) {
       for (const c of p.changes.filter((x) => gated(p, x) && !made.has(x))) {
         const a: Applied = { ...c, result: 'skipped', error: `kept: ${c.user_email ?? '?'}'s new grant on ${p.cluster.name} is not applied` };
@@ -75,8 +75,15 @@ function readyFor(p: ClusterPlan, c: Change, made: Map<Change, Applied>): boolea
   return p.changes.filter((n) => n.action !== 'delete' && email(n) === email(c)).every((n) => made.get(n)?.reconcile_status === 'applied');
 }
 
+/** A change made (or not), and the grant it created. */
+interface Made {
+  change: Change;
+  applied: Applied;
+  grant?: Grant;
+}
+
 /** Makes `pick(plan)` on each cluster in order, clusters in parallel; prints a line per change. */
-async function runOn(deps: Deps, plans: readonly ClusterPlan[], pick: (p: ClusterPlan) => Change[]): Promise<Array<{ change: Change; applied: Applied }>> {
+async function runOn(deps: Deps, plans: readonly ClusterPlan[], pick: (p: ClusterPlan) => Change[]): Promise<Made[]> {
   const work = plans.map((p) => ({ plan: p, changes: pick(p) })).filter((w) => w.changes.length > 0);
   const byCluster = new Map(work.map((w) => [w.plan.cluster.id, w.changes]));
   const outcomes = await fanOut(
@@ -84,18 +91,18 @@ async function runOn(deps: Deps, plans: readonly ClusterPlan[], pick: (p: Cluste
     work.map((w) => w.plan.cluster),
     'Applying changes',
     async (cluster) => {
-      const out: Array<{ change: Change; applied: Applied }> = [];
-      for (const change of byCluster.get(cluster.id) ?? []) out.push({ change, applied: await make(deps, target(cluster), change) });
+      const out: Made[] = [];
+      for (const change of byCluster.get(cluster.id) ?? []) out.push(await make(deps, target(cluster), change));
       return out;
     },
   );
   // make() keeps every failure in its result: an error here is Ctrl-C, raised by fanOut.
   const done = outcomes.flatMap((o) => o.value ?? []);
-  for (const { applied: a } of done) printResult(deps, a);
+  for (const m of done) printResult(deps, m.applied);
   return done;
 }
 
-async function make(deps: Deps, cluster: ClusterTarget, c: Change): Promise<Applied> {
+async function make(deps: Deps, cluster: ClusterTarget, c: Change): Promise<Made> {
   const api = await deps.api();
   const req: GrantRequest = { user_email: c.user_email ?? '', scope: c.scope, role: c.role, ...(c.namespace ? { namespace: c.namespace } : {}) };
   try {
@@ -106,18 +113,18 @@ async function make(deps: Deps, cluster: ClusterTarget, c: Change): Promise<Appl
         // Already gone is what was wanted.
         if (!(err instanceof NotFoundError)) throw err;
       }
-      return { ...c, result: 'done' };
+      return { change: c, applied: { ...c, result: 'done' } };
     }
     let grant: Grant | undefined;
     if (c.action === 'change') grant = await swapGrant(deps, cluster, c.grant_id as string, req);
     else {
       grant = await api.createGrant(cluster, req);
-      if (!grant) return { ...c, result: 'failed', error: `a grant for ${c.user_email ?? '?'} ${c.namespace ? `on namespace ${c.namespace}` : 'on the whole cluster'} appeared meanwhile; run diff again` };
+      if (!grant) return { change: c, applied: { ...c, result: 'failed', error: `a grant for ${c.user_email ?? '?'} ${c.namespace ? `on namespace ${c.namespace}` : 'on the whole cluster'} appeared meanwhile; run diff again` } };
     }
-    return { ...c, result: 'done', new_grant_id: grant.id, reconcile_status: grant.reconcile_status, reconcile_error: grant.reconcile_error ?? null };
+    return { change: c, grant, applied: { ...c, result: 'done', new_grant_id: grant.id, reconcile_status: grant.reconcile_status, reconcile_error: grant.reconcile_error ?? null } };
   } catch (err) {
     if (deps.signal.aborted || err instanceof CancelledError) throw err;
-    return { ...c, result: 'failed', error: messageOf(err) };
+    return { change: c, applied: { ...c, result: 'failed', error: messageOf(err) } };
   }
 }
 
@@ -137,16 +144,16 @@ function printResult(deps: Deps, a: Applied): void {
  * up. Clusters reconcile in parallel: each round looks at all that are still pending, then
  * waits on the first of them (`waitForGrants`: a spinner on a terminal, lines in a log).
  */
-async function waitForNew(deps: Deps, plans: readonly ClusterPlan[], made: Map<Change, Applied>, timeoutMs: number): Promise<{ grants: Map<string, Grant>; error?: AnkraError }> {
+async function waitForNew(deps: Deps, made: readonly Made[], timeoutMs: number): Promise<{ grants: Map<string, Grant>; error?: AnkraError }> {
   const deadline = deps.now() + timeoutMs;
   const last = new Map<string, Grant>();
   const mine = new Map<string, { cluster: Cluster; ids: string[] }>();
-  for (const p of plans) {
-    const ids = p.changes.map((c) => made.get(c)?.new_grant_id).filter((id): id is string => Boolean(id));
-    if (ids.length) mine.set(p.cluster.id, { cluster: p.cluster, ids });
-  }
-  for (const a of made.values()) {
-    if (a.new_grant_id) last.set(a.new_grant_id, { id: a.new_grant_id, reconcile_status: a.reconcile_status, reconcile_error: a.reconcile_error ?? null, role: a.role, scope: a.scope, namespace: a.namespace, user_email: a.user_email } as Grant);
+  for (const { change, grant } of made) {
+    if (!grant) continue;
+    last.set(grant.id, grant);
+    const m = mine.get(change.cluster_id) ?? { cluster: { id: change.cluster_id, name: change.cluster }, ids: [] };
+    m.ids.push(grant.id);
+    mine.set(change.cluster_id, m);
   }
   const broken = new Map<string, string>();
   const pending = (id: string) => last.get(id)?.reconcile_status === 'pending';

@@ -14,9 +14,9 @@
  * (`ankra cluster access export`). This module loads yaml: commands import it lazily.
  */
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, stringify } from '../formats/yaml';
-import { ROLES, type Role, type Scope } from '../api/types';
+import { ROLES, type Role } from '../api/types';
 import { oneLine } from '../errors';
-import { namespaceProblem } from '../commands/shared/values';
+import { namespaceProblem, parseEmail } from '../commands/shared/values';
 
 /** One line of a cluster's list. */
 export interface Entry {
@@ -58,7 +58,14 @@ export interface Problem {
 
 export const ENTRY_FIELDS = ['email', 'role', 'namespace'] as const;
 
-const EMAIL = /^[^\s@"<>,;]+@[^\s@"<>,;]+\.[^\s@"<>,;.]+$/;
+function isEmail(v: string): boolean {
+  try {
+    parseEmail(v);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** `access.yaml:4:7: clusters.staging[0].role: "owner" is not a role …`. */
 export function formatProblem(fileName: string, p: Problem): string {
@@ -68,10 +75,6 @@ export function formatProblem(fileName: string, p: Problem): string {
 /** How an entry's scope is told apart: the namespace, or '' for the whole cluster. */
 export function scopeKey(namespace: string | null | undefined): string {
   return namespace ?? '';
-}
-
-export function scopeOf(e: Pick<Entry, 'namespace'>): Scope {
-  return e.namespace === undefined ? 'cluster' : 'namespace';
 }
 
 /** "on namespace team-a", "on the whole cluster". */
@@ -218,7 +221,7 @@ function readEntry(
   if (email === undefined && !values.has('email')) {
     problem(item, `${field}.email`, 'is missing');
     ok = false;
-  } else if (email !== undefined && (email.length > 254 || !EMAIL.test(email))) {
+  } else if (email !== undefined && !isEmail(email)) {
     problem(values.get('email'), `${field}.email`, `${JSON.stringify(email)} is not an email address`);
     ok = false;
   }
