@@ -5,25 +5,24 @@
  */
 import { looksLikeId, type Cluster, type Grant, type OrganisationUser } from '../api/types';
 import type { Deps } from '../deps';
-import { AnkraError, UsageError } from '../errors';
+import { UsageError } from '../errors';
 import { accessCapable, fanOut, reportFailures } from '../commands/shared/fanout';
 import { grantsOn } from '../commands/shared/grants';
 import { clusterNotFound } from '../lookup/clusters';
 import { orgLabel } from '../lookup/organisations';
 import { memberState, notActive, usersByEmail } from './check';
+import { organisationView } from './org';
 import { renderAccessFile, scopeKey, sorted, type RenderSection } from './file';
 
 export async function exportGrants(deps: Deps, which: { names?: string[]; all: boolean }): Promise<number> {
-  const org = await deps.organisations.effective();
-  if (!org) throw new AnkraError('you belong to no organisation: there are no grants to export', undefined, { hint: 'run `ankra org list`' });
-  const [all, detail] = await Promise.all([deps.clusters.all(), deps.organisations.detail(org.organisation_id)]);
+  const { org, clusters: all, users } = await organisationView(deps);
   const chosen = which.all ? accessCapable(all) : which.names?.length ? which.names.map((n) => pick(all, n)) : [await defaultCluster(deps)];
   const outcomes = await fanOut(deps, chosen, 'Listing grants', (c) => grantsOn(deps, { id: c.id, label: c.name }));
   const code = reportFailures(deps, outcomes, 'list its grants');
 
   const names = new Map<string, number>();
   for (const c of all) names.set(c.name, (names.get(c.name) ?? 0) + 1);
-  const members = usersByEmail(detail.users);
+  const members = usersByEmail(users);
   const sections = outcomes.filter((o) => o.value).map((o) => section(o.cluster, o.value as Grant[], (names.get(o.cluster.name) ?? 0) > 1, members));
   const missed = outcomes.filter((o) => !o.value).map((o) => o.cluster.name);
 

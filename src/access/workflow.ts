@@ -7,11 +7,12 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Deps } from '../deps';
-import { AccessUnavailableError, AnkraError, Exit, UsageError, messageOf, shellWord } from '../errors';
+import { AccessUnavailableError, Exit, UsageError, messageOf, shellWord } from '../errors';
 import { fanOut, reportFailures } from '../commands/shared/fanout';
 import { grantsOn } from '../commands/shared/grants';
 import type { Column, View } from '../ui/output';
 import { checkAgainstOrganisation } from './check';
+import { organisationView } from './org';
 import { formatProblem, parseAccessFile, type AccessFile, type Problem } from './file';
 import { planCluster, totals, type Change, type ClusterPlan, type Totals } from './plan';
 
@@ -41,10 +42,8 @@ export interface PlanReport {
 /** Reads, parses and checks the file; plans every cluster it names. Nothing changes. */
 export async function planFile(deps: Deps, path: string, prune: boolean): Promise<Planned> {
   const file = readAccessFile(deps, path);
-  const org = await deps.organisations.effective();
-  if (!org) throw new AnkraError('you belong to no organisation: there is nothing to grant access to', undefined, { hint: 'run `ankra org list`' });
-  const [clusters, detail] = await Promise.all([deps.clusters.all(), deps.organisations.detail(org.organisation_id)]);
-  const { targets, problems } = checkAgainstOrganisation(file, clusters, detail.users);
+  const { clusters, users } = await organisationView(deps);
+  const { targets, problems } = checkAgainstOrganisation(file, clusters, users);
   if (problems.length) throw fileProblems(deps, file.name, path, problems);
 
   const outcomes = await fanOut(
@@ -53,7 +52,7 @@ export async function planFile(deps: Deps, path: string, prune: boolean): Promis
     'Listing grants',
     (c) => grantsOn(deps, { id: c.id, label: c.name }),
   );
-  let code = reportFailures(deps, outcomes, 'list its grants');
+  reportFailures(deps, outcomes, 'list its grants');
   // reportFailures is quiet about clusters without Cluster Access; the file named them.
   for (const o of outcomes) if (o.error instanceof AccessUnavailableError) deps.out.warn(`${o.cluster.name}: ${messageOf(o.error)}`);
   const plans: ClusterPlan[] = [];
@@ -63,8 +62,7 @@ export async function planFile(deps: Deps, path: string, prune: boolean): Promis
     if (o.value && section) plans.push(planCluster(o.cluster, section.entries, o.value, prune));
     else errors.push({ cluster: o.cluster.name, cluster_id: o.cluster.id, error: messageOf(o.error) });
   });
-  if (errors.length) code = Exit.FAILURE;
-  return { file, plans, errors, code };
+  return { file, plans, errors, code: errors.length ? Exit.FAILURE : Exit.OK };
 }
 
 /** The file's text, parsed; every problem of its shape at once, with line and field. */

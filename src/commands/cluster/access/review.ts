@@ -5,9 +5,10 @@
  */
 import { defineCommand, flag } from '../../../cli/spec';
 import type { Cluster, Grant } from '../../../api/types';
-import { AnkraError, UsageError, messageOf } from '../../../errors';
+import { UsageError, messageOf } from '../../../errors';
 import { seconds } from '../../../core/time';
 import { FOUND_EXIT } from '../../../access/docs';
+import { organisationView } from '../../../access/org';
 import { FINDING_KINDS, countKinds, reviewGrants, type Finding, type FindingKind } from '../../../access/review';
 import { accessCapable, fanOut, reportFailures } from '../../shared/fanout';
 import { grantee, grantsOn, statusStyle } from '../../shared/grants';
@@ -49,13 +50,11 @@ Exit codes: 0 reviewed · ${FOUND_EXIT} a kind given to --fail-on was found · 1
   },
   examples: ['ankra cluster access review', 'ankra cluster access review --fail-on failed,not-member -o json > review.json', 'ankra cluster access review --pending-for 30m'],
   async run(opts, deps) {
-    const org = await deps.organisations.effective();
-    if (!org) throw new AnkraError('you belong to no organisation: there is nothing to review', undefined, { hint: 'run `ankra org list`' });
-    const [all, detail] = await Promise.all([deps.clusters.all(), deps.organisations.detail(org.organisation_id)]);
+    const { clusters: all, users } = await organisationView(deps);
     const outcomes = await fanOut(deps, accessCapable(all), 'Reviewing grants', (c) => grantsOn(deps, { id: c.id, label: c.name }));
     const code = reportFailures(deps, outcomes, 'review its grants');
     const listed = outcomes.filter((o): o is { cluster: Cluster; value: Grant[] } => o.value !== undefined);
-    const findings = reviewGrants({ clusters: listed.map((o) => ({ cluster: o.cluster, grants: o.value })), users: detail.users, now: deps.now(), pendingForMs: opts.pendingFor });
+    const findings = reviewGrants({ clusters: listed.map((o) => ({ cluster: o.cluster, grants: o.value })), users, now: deps.now(), pendingForMs: opts.pendingFor });
     const counts = countKinds(findings);
     const grants = listed.reduce((n, o) => n + o.value.length, 0);
     const report = {
