@@ -364,6 +364,17 @@ describe('diff and apply', () => {
     expect(await emu.offContract()).toEqual([]);
   });
 
+  it('a rate limit on a change is waited out (Retry-After), also between the delete and the create of a role change', async () => {
+    await grant(S, EMAIL.alice, 'view', 'team-a');
+    await emu.clearRequests();
+    await emu.hook('POST', 'faults', { path_prefix: `/api/v1/clusters/${S}/access/grants`, method: 'POST', status: 429, retry_after_s: 1, times: 2 });
+    const r = await admin(['cluster', 'access', 'apply', '-f', file('change.yaml', 'clusters:\n  staging:\n    - {email: alice@acme.test, role: edit, namespace: team-a}\n')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await state(S)).toEqual([`${EMAIL.alice}|team-a|edit`]);
+    const sent = (await emu.requests({ path: `/api/v1/clusters/${S}/access/grants` })).filter((e) => e.method !== 'GET').map((e) => `${e.method} ${e.status}`);
+    expect(sent).toEqual(['DELETE 200', 'POST 429', 'POST 429', 'POST 201']);
+  });
+
   it('bad files change nothing: every problem has its line and field, and the platform sees no POST or DELETE', async () => {
     await grant(S, EMAIL.bob, 'view');
     await emu.clearRequests();

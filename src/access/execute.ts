@@ -12,7 +12,7 @@ import type { Cluster, Grant, GrantRequest } from '../api/types';
 import type { Deps } from '../deps';
 import { AnkraError, CancelledError, Exit, NotFoundError, WaitTimeoutError, messageOf, shellWord } from '../errors';
 import { fanOut } from '../commands/shared/fanout';
-import { describeGrant, grantsOn, swapGrant } from '../commands/shared/grants';
+import { describeGrant, grantsOn, retryRateLimited, swapGrant } from '../commands/shared/grants';
 import { waitForGrants } from '../commands/shared/wait';
 import { seconds } from '../core/time';
 import type { Change, ClusterPlan } from './plan';
@@ -108,7 +108,7 @@ async function make(deps: Deps, cluster: ClusterTarget, c: Change): Promise<Made
   try {
     if (c.action === 'delete') {
       try {
-        await api.deleteGrant(cluster, c.grant_id as string);
+        await retryRateLimited(deps, () => api.deleteGrant(cluster, c.grant_id as string));
       } catch (err) {
         // Already gone is what was wanted.
         if (!(err instanceof NotFoundError)) throw err;
@@ -118,7 +118,7 @@ async function make(deps: Deps, cluster: ClusterTarget, c: Change): Promise<Made
     let grant: Grant | undefined;
     if (c.action === 'change') grant = await swapGrant(deps, cluster, c.grant_id as string, req);
     else {
-      grant = await api.createGrant(cluster, req);
+      grant = await retryRateLimited(deps, () => api.createGrant(cluster, req));
       if (!grant) return { change: c, applied: { ...c, result: 'failed', error: `a grant for ${c.user_email ?? '?'} ${c.namespace ? `on namespace ${c.namespace}` : 'on the whole cluster'} appeared meanwhile; run diff again` } };
     }
     return { change: c, grant, applied: { ...c, result: 'done', new_grant_id: grant.id, reconcile_status: grant.reconcile_status, reconcile_error: grant.reconcile_error ?? null } };
