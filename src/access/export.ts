@@ -12,7 +12,8 @@ import { clusterNotFound } from '../lookup/clusters';
 import { orgLabel } from '../lookup/organisations';
 import { memberState, notActive, usersByEmail } from './check';
 import { organisationView } from './org';
-import { renderAccessFile, scopeKey, sorted, type RenderSection } from './file';
+import { renderAccessFile, sorted, type RenderSection } from './file';
+import { personScope } from './plan';
 
 export async function exportGrants(deps: Deps, which: { names?: string[]; all: boolean }): Promise<number> {
   const { org, clusters: all, users } = await organisationView(deps);
@@ -73,7 +74,7 @@ function section(cluster: Cluster, grants: readonly Grant[], ambiguous: boolean,
   for (const g of grants) {
     const entry = { email: g.user_email ?? `user ${g.ankra_user_id ?? '?'}`, role: g.role, namespace: g.scope === 'namespace' ? g.namespace : null };
     const member = g.user_email ? members.get(g.user_email.toLowerCase()) : undefined;
-    const key = `${entry.email.toLowerCase()}\u0000${scopeKey(entry.namespace)}`;
+    const key = personScope(entry.email, entry.namespace);
     if (!g.user_email) out.commented.push({ ...entry, why: `grant ${g.id} has no email: it cannot be listed` });
     else if (!member || memberState(member) !== 'active') out.commented.push({ ...entry, why: notActive(member) });
     else if (seen.has(key)) out.commented.push({ ...entry, why: `grant ${g.id} repeats this person and scope` });

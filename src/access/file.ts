@@ -17,6 +17,7 @@ import { LineCounter, isMap, isScalar, isSeq, parseDocument, stringify } from '.
 import { ROLES, type Role } from '../api/types';
 import { oneLine } from '../errors';
 import { namespaceProblem, parseEmail } from '../commands/shared/values';
+import { personScope } from './plan';
 
 /** One line of a cluster's list. */
 export interface Entry {
@@ -70,11 +71,6 @@ function isEmail(v: string): boolean {
 /** `access.yaml:4:7: clusters.staging[0].role: "owner" is not a role …`. */
 export function formatProblem(fileName: string, p: Problem): string {
   return `${fileName}:${p.line}:${p.col}: ${p.field ? `${p.field}: ` : ''}${p.message}`;
-}
-
-/** How an entry's scope is told apart: the namespace, or '' for the whole cluster. */
-export function scopeKey(namespace: string | null | undefined): string {
-  return namespace ?? '';
 }
 
 /** "on namespace team-a", "on the whole cluster". */
@@ -161,7 +157,7 @@ export function parseAccessFile(text: string, name: string): { file: AccessFile;
     list.items.forEach((item, i) => {
       const entry = readEntry(item as Node, `${field}[${i}]`, problem, at);
       if (!entry) return;
-      const dup = `${entry.email.toLowerCase()}\u0000${scopeKey(entry.namespace)}`;
+      const dup = personScope(entry.email, entry.namespace);
       const first = byScope.get(dup);
       if (first !== undefined) {
         problem(item as Node, `${entry.field}.email`, `${entry.email} ${scopeWords(entry.namespace)} is already listed on line ${first} (one role per person and scope)`);
@@ -312,5 +308,5 @@ function flowText(o: Record<string, string>): string {
 
 /** Entries in the file's order: by email, then the whole cluster before namespaces. */
 export function sorted<T extends { email: string; namespace?: string | null }>(list: T[]): T[] {
-  return [...list].sort((a, b) => a.email.toLowerCase().localeCompare(b.email.toLowerCase()) || scopeKey(a.namespace).localeCompare(scopeKey(b.namespace)));
+  return [...list].sort((a, b) => a.email.toLowerCase().localeCompare(b.email.toLowerCase()) || (a.namespace ?? '').localeCompare(b.namespace ?? ''));
 }

@@ -43,16 +43,17 @@ export interface ClusterPlan {
 
 const ORDER: Record<Action, number> = { create: 0, change: 1, delete: 2 };
 
-function keyOf(email: string, namespace: string | null | undefined): string {
+/** A person (email, case-insensitive) and a scope (a namespace, or none: the whole cluster): one grant at most. */
+export function personScope(email: string, namespace: string | null | undefined): string {
   return `${email.toLowerCase()}\u0000${namespace ?? ''}`;
 }
 
 export function planCluster(cluster: Cluster, entries: readonly Entry[], grants: readonly Grant[], prune: boolean): ClusterPlan {
-  const wanted = new Map(entries.map((e) => [keyOf(e.email, e.namespace), e]));
+  const wanted = new Map(entries.map((e) => [personScope(e.email, e.namespace), e]));
   const matched = new Map<string, Grant>();
   const base = { cluster: cluster.name, cluster_id: cluster.id };
   const plan: ClusterPlan = { cluster, changes: [], unchanged: 0, left_alone: 0, failing: 0 };
-  const key = (g: Grant) => (g.user_email ? keyOf(g.user_email, g.scope === 'namespace' ? (g.namespace ?? '?') : null) : undefined);
+  const key = (g: Grant) => (g.user_email ? personScope(g.user_email, g.scope === 'namespace' ? (g.namespace ?? '?') : null) : undefined);
 
   // First the grants that are exactly as wanted, so a stray second grant of the same person
   // and scope (which the API should not allow) is never mistaken for the one to keep.
