@@ -15,6 +15,10 @@ import accessGrant from './cluster/access/grant';
 import accessRevoke from './cluster/access/revoke';
 import accessWait from './cluster/access/wait';
 import accessMembers from './cluster/access/members';
+import accessApply from './cluster/access/apply';
+import accessDiff from './cluster/access/diff';
+import accessExport from './cluster/access/export';
+import accessReview from './cluster/access/review';
 import kubeconfigAdd from './cluster/kubeconfig/add';
 import kubeconfigRemove from './cluster/kubeconfig/remove';
 import kubeconfigList from './cluster/kubeconfig/list';
@@ -37,6 +41,10 @@ export const COMMANDS: readonly CommandSpec[] = [
   accessRevoke,
   accessWait,
   accessMembers,
+  accessApply,
+  accessDiff,
+  accessExport,
+  accessReview,
   kubeconfigAdd,
   kubeconfigRemove,
   kubeconfigList,

@@ -1,8 +1,9 @@
 /** How grants are described and shown, shared by the access commands. */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterTarget } from '../../api/ankra';
-import type { Grant } from '../../api/types';
+import type { Grant, GrantRequest } from '../../api/types';
 import type { Deps } from '../../deps';
-import { PermissionError, shellWord } from '../../errors';
+import { CancelledError, ConflictError, PermissionError, RateLimitedError, shellWord } from '../../errors';
 import type { Column, Style, View } from '../../ui/output';
 
 export function statusStyle(status: string): Style | undefined {
@@ -74,3 +75,41 @@ export async function grantsOn(deps: Deps, cluster: ClusterTarget): Promise<Gran
   }
 }
 
+
+/**
+ * Sends a grant change again after the per-user rate limit refused it (a 429 changed
+ * nothing): waits the answer's Retry-After (1 s without one, never over 60 s), at most 3
+ * times. The transport resends only idempotent requests; a grant's POST and DELETE need this.
+ */
+export async function retryRateLimited<T>(deps: Deps, send: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send();
+    } catch (err) {
+      const wait = err instanceof RateLimitedError ? (err.retryAfterMs ?? 1000) : undefined;
+      if (wait === undefined || wait > 60_000 || attempt > 3) throw err;
+      deps.debug(`rate limited; sending again in ${wait} ms`);
+      await sleep(wait, undefined, { signal: deps.signal }).catch(() => {
+        throw new CancelledError();
+      });
+    }
+  }
+}
+
+/**
+ * A role change on one scope: the API holds one grant per person and scope and has no
+ * update, so the old grant goes and the new one is created at once (the shortest gap the
+ * API allows; a rate limit on the way is waited out). Returns the new grant; a 409 on the
+ * create (someone re-created it between the two calls) is a conflict to resolve by hand.
+ */
+export async function swapGrant(deps: Deps, cluster: ClusterTarget, oldGrantId: string, req: GrantRequest): Promise<Grant> {
+  const api = await deps.api();
+  await retryRateLimited(deps, () => api.deleteGrant(cluster, oldGrantId));
+  const grant = await retryRateLimited(deps, () => api.createGrant(cluster, req));
+  if (!grant) {
+    throw new ConflictError(`could not create the new grant on ${cluster.label} after revoking the old one: another grant for ${req.user_email} took its place`, 409, {
+      hint: `run \`ankra cluster access list ${shellWord(cluster.label)} --user ${shellWord(req.user_email)}\``,
+    });
+  }
+  return grant;
+}

@@ -9,7 +9,7 @@ import type { Deps } from '../../../deps';
 import { ConflictError, UsageError, shellWord } from '../../../errors';
 import { orgLabel } from '../../../lookup/organisations';
 import { clusterFlag } from '../../shared/flags';
-import { describeGrant, grantView, grantee, grantsOn } from '../../shared/grants';
+import { describeGrant, grantView, grantee, grantsOn, retryRateLimited, swapGrant } from '../../shared/grants';
 import { parseDuration, parseEmail, parseNamespace } from '../../shared/values';
 import { waitForGrants } from '../../shared/wait';
 
@@ -81,7 +81,7 @@ export default defineCommand({
 /** Creates the grant; the same one existing already is fine, another role there is a conflict. */
 async function create(deps: Deps, cluster: { id: string; label: string }, req: GrantRequest): Promise<Grant> {
   const api = await deps.api();
-  const created = await api.createGrant(cluster, req).catch((err: unknown) => explainRefusal(deps, err, req.user_email));
+  const created = await retryRateLimited(deps, () => api.createGrant(cluster, req)).catch((err: unknown) => explainRefusal(deps, err, req.user_email));
   if (created) {
     deps.out.success(`Granted ${describeGrant(created, cluster.label)} to ${grantee(created)} (${created.reconcile_status})`);
     return created;
@@ -127,12 +127,10 @@ export async function replace(deps: Deps, cluster: { id: string; label: string }
   const others = mine.filter((g) => g !== same && g !== clash);
   let grant = same;
   if (!grant && clash) {
-    await api.deleteGrant(cluster, clash.id);
-    grant = await api.createGrant(cluster, req).catch((err: unknown) => explainRefusal(deps, err, req.user_email));
-    if (!grant) throw new ConflictError(`could not create the new grant on ${cluster.label} after revoking the old one`, 409, { hint: 'run the command again' });
+    grant = await swapGrant(deps, cluster, clash.id, req).catch((err: unknown) => explainRefusal(deps, err, req.user_email));
     deps.out.success(`Replaced ${describeGrant(clash, cluster.label)} with ${grant.role} for ${grantee(grant)} (${grant.reconcile_status}; the API allows one grant per scope, so the old one went first)`);
   } else if (!grant) {
-    grant = await api.createGrant(cluster, req).catch((err: unknown) => explainRefusal(deps, err, req.user_email));
+    grant = await retryRateLimited(deps, () => api.createGrant(cluster, req)).catch((err: unknown) => explainRefusal(deps, err, req.user_email));
     if (!grant) throw new ConflictError(`the grant conflicts with an existing one on ${cluster.label}`, 409);
     deps.out.success(`Granted ${describeGrant(grant, cluster.label)} to ${grantee(grant)} (${grant.reconcile_status})`);
   } else if (others.length === 0) {
@@ -144,7 +142,7 @@ export async function replace(deps: Deps, cluster: { id: string; label: string }
 async function revokeSuperseded(deps: Deps, cluster: { id: string; label: string }, grants: Grant[]): Promise<void> {
   const api = await deps.api();
   for (const old of grants) {
-    await api.deleteGrant(cluster, old.id);
+    await retryRateLimited(deps, () => api.deleteGrant(cluster, old.id));
     deps.out.success(`Revoked ${describeGrant(old, cluster.label)} from ${grantee(old)} (replaced)`);
   }
 }

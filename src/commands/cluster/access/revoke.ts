@@ -11,7 +11,7 @@ import type { Deps } from '../../../deps';
 import { CancelledError, Exit, NotFoundError, UsageError, messageOf, shellWord } from '../../../errors';
 import { clusterFlag } from '../../shared/flags';
 import { accessCapable, fanOut, reportFailures } from '../../shared/fanout';
-import { describeGrant, grantee, grantsOn } from '../../shared/grants';
+import { describeGrant, grantee, grantsOn, retryRateLimited } from '../../shared/grants';
 import { parseGrantTarget } from '../../shared/values';
 
 interface Revoked {
@@ -48,9 +48,10 @@ export default defineCommand({
     const cluster = await deps.clusters.resolve(opts.cluster);
     const target: ClusterTarget = { id: cluster.id, label: await cluster.name() };
     const api = await deps.api();
-    if (opts.target && looksLikeId(opts.target)) {
+    const grantId = opts.target;
+    if (grantId && looksLikeId(grantId)) {
       try {
-        await api.deleteGrant(target, opts.target);
+        await retryRateLimited(deps, () => api.deleteGrant(target, grantId));
       } catch (err) {
         if (err instanceof NotFoundError) throw new NotFoundError(`no grant ${opts.target} on ${target.label}`, { hint: `run \`ankra cluster access list ${shellWord(target.label)}\`` });
         throw err;
@@ -103,7 +104,7 @@ async function revokeEach(deps: Deps, items: Array<{ cluster: ClusterTarget; gra
       const { cluster, grant } = item;
       const base = { cluster: cluster.label, grant_id: grant.id, user_email: grant.user_email };
       try {
-        await api.deleteGrant(cluster, grant.id);
+        await retryRateLimited(deps, () => api.deleteGrant(cluster, grant.id));
         results.push({ ...base, ok: true });
       } catch (err) {
         if (deps.signal.aborted) throw err;
