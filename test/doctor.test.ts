@@ -87,6 +87,32 @@ describe.skipIf(SKIP_KUBECTL)('ankra doctor', () => {
     expect(table.stdout).toContain('kubectl should work: kubectl --context ankra-staging get pods');
   });
 
+  it('a cached token the cluster refuses (the grant was revoked and given again) is dropped, and doctor says so', async () => {
+    const b = await member(EMAIL.alice, 'staging', 'team-a');
+    // kubectl's first call: the token is cached under the context's key.
+    const kubeToken = await ankra(['cluster', 'kube-token', '--cluster', S, '--org', IDS.orgs.acme], { env: b.env });
+    expect(kubeToken.code, kubeToken.stderr).toBe(0);
+    const cached = JSON.parse(kubeToken.stdout).status.token as string;
+    const first = await doctor(b);
+    expect(first.report.checks.find((c) => c.check === 'cached-token')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/the cluster accepts/) });
+
+    // Revoking kills the user's tokens for the cluster; a new grant does not revive them.
+    const admin = emu.tokens[EMAIL.admin];
+    const grants = await emu.api<{ result: { id: string; user_email: string }[] }>('GET', `/api/v1/clusters/${S}/access/grants`, { token: admin });
+    const mine = grants.body.result.filter((g) => g.user_email === EMAIL.alice);
+    for (const g of mine) expect((await emu.api('DELETE', `/api/v1/clusters/${S}/access/grants/${g.id}`, { token: admin })).status).toBe(200);
+    await grant(EMAIL.alice, S, { scope: 'namespace', namespace: 'team-a', role: 'edit' });
+    await emu.hook('POST', 'reconcile/now');
+
+    const { code, report } = await doctor(b);
+    expect(report.checks.find((c) => c.check === 'cached-token')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/refused the cached Kubernetes token .*dropped it/) });
+    // The rest goes on with a new token: everything passes.
+    expect(code, JSON.stringify(report.checks)).toBe(0);
+    const again = await ankra(['cluster', 'kube-token', '--cluster', S, '--org', IDS.orgs.acme], { env: b.env });
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout).status.token).not.toBe(cached);
+  });
+
   it('takes the cluster as a positional or as --cluster', async () => {
     for (const args of [['staging'], ['--cluster', 'staging']]) {
       const { code, report } = await doctor(healthy, args);
