@@ -332,6 +332,7 @@ describe('jsonpath templates (-o jsonpath=…)', () => {
     ['{.[0:1].id}', 'g1'],
     ['{..a}', '1 2'],
     ['{.[0].missing}', ''],
+    ['{range .[*]}{.namespace}{"|"}{end}', '|team-a|'], // null prints nothing, as a missing field
     ['count: {.[1].n}', 'count: 5'],
   ])('%s', async (template, want) => {
     const { renderJsonPath } = await import('../src/ui/jsonpath');

@@ -223,7 +223,8 @@ function matches(item: unknown, f: Extract<Seg, { k: 'filter' }>): boolean {
 const CONTROL = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 
 function show(v: unknown): string {
-  if (v === undefined) return '';
+  // A null field (an API answer's "reconcile_error": null) prints nothing, like a missing one.
+  if (v === undefined || v === null) return '';
   const s = typeof v === 'string' ? v : JSON.stringify(v);
   return s.replace(CONTROL, '');
 }
