@@ -14,7 +14,7 @@ import accessList from './cluster/access/list';
 import accessGrant from './cluster/access/grant';
 import accessRevoke from './cluster/access/revoke';
 import accessWait from './cluster/access/wait';
-import accessMembers from './cluster/access/members';
+import accessMembers from './cluster/access/org-members';
 import accessApply from './cluster/access/apply';
 import accessDiff from './cluster/access/diff';
 import accessExport from './cluster/access/export';

@@ -189,6 +189,9 @@ async function wholeCommand(big) {
       NO_COLOR: '1',
     };
     const ankra = join(ROOT, 'bin', 'ankra');
+    // `kubeconfig add` refuses a cluster the caller has no grant on: give the admin one.
+    const grant = spawnSync(process.execPath, [ankra, 'cluster', 'access', 'grant', 'admin@acme.test', '--cluster', 'staging', '--wait'], { env, encoding: 'utf8' });
+    if (grant.status !== 0) throw new Error(`granting admin@acme.test access to staging failed: ${grant.stderr}`);
     const config = join(dir, 'config.yaml');
     const cases = {
       'node -e 0': { args: ['-e', '0'], prepare: () => undefined },
