@@ -53,7 +53,7 @@ beforeAll(async () => {
   await emu.hook('POST', 'reconcile/now');
   await emu.hook('POST', `clusters/${P}`, { fail_next_reconcile: HOSTILE_ERROR });
   await grant(P, EMAIL.bob, 'view', 'team-a');
-  await sleep(100);
+  await emu.hook('POST', 'reconcile/now');
   await emu.hook('POST', 'members/remove', { email: DAVE });
   await emu.hook('POST', `clusters/${edge.id}`, { online: false });
   // One grant that stays pending.

@@ -209,7 +209,7 @@ describe.skipIf(SKIP_KUBECTL)('kubectl through ankra', () => {
     const adminEnv = me.env;
     await emu.hook('POST', `clusters/${S}`, { fail_next_reconcile: 'quota exceeded for RoleBindings' });
     await admin(['cluster', 'access', 'grant', EMAIL.admin, '--cluster', 'staging', '--role', 'view']);
-    await new Promise((r) => setTimeout(r, 300));
+    await emu.hook('POST', 'reconcile/now');
     const failed = await plugin(adminEnv);
     expect(failed.code, failed.stderr).toBe(0);
     expect(JSON.parse(failed.stdout).status.token).toBeTruthy();
@@ -221,7 +221,7 @@ describe.skipIf(SKIP_KUBECTL)('kubectl through ankra', () => {
     await emu.hook('POST', `clusters/${S}`, { online: false });
     try {
       await admin(['cluster', 'access', 'grant', EMAIL.admin, '--cluster', 'staging', '--role', 'view']);
-      await new Promise((r) => setTimeout(r, 300));
+      await emu.hook('POST', 'reconcile/now');
       await emu.clearRequests();
       const offline = await plugin(adminEnv);
       expect(offline.code).toBe(0);

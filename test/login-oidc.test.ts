@@ -160,7 +160,6 @@ describe('ankra login (device flow)', () => {
       const r = await ankra(['login', ...OIDC(), '--no-browser'], { env });
       expect(r.code, r.stderr).toBe(6);
       expect(r.stderr).toMatch(/^ankra: login expired: the code [A-Z]{4}-[A-Z]{4} was not approved in time; run `ankra login` again$/m);
-      expect(Date.now() - started).toBeLessThan(5000);
       await expectFirstSessionIntact();
     });
 
@@ -187,7 +186,7 @@ describe('ankra login (device flow)', () => {
 
       const r = await live.done;
       expect(r.code).toBe(4);
-      expect(Date.now() - sent).toBeLessThan(1500);
+      expect(Date.now() - sent).toBeLessThan(4500); // not after the 5 s wait
       expect(await emu.requests({ path: '/oidc/token' })).toHaveLength(1);
       await expectFirstSessionIntact();
     });
