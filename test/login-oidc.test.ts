@@ -156,7 +156,6 @@ describe('ankra login (device flow)', () => {
 
     it('expired code: exit 6', async () => {
       await emu.hook('POST', 'ttl', { device_code_s: 1 });
-      const started = Date.now();
       const r = await ankra(['login', ...OIDC(), '--no-browser'], { env });
       expect(r.code, r.stderr).toBe(6);
       expect(r.stderr).toMatch(/^ankra: login expired: the code [A-Z]{4}-[A-Z]{4} was not approved in time; run `ankra login` again$/m);

@@ -24,6 +24,7 @@ import { AnkraError, Exit, UsageError, oneLine } from '../errors';
 import type { StoreKind } from '../core/config';
 import { isRecord, readJsonFile, writeFileAtomic } from '../core/fsutil';
 import { withLock } from '../core/lock';
+import { importPackage } from '../core/esm';
 
 export const KEYCHAIN_SERVICE = 'ankra';
 const KEYCHAIN_TIMEOUT_MS = 5_000;
@@ -167,7 +168,7 @@ async function loadKeyring(): Promise<Keyring> {
   await busAnswers(process.env.DBUS_SESSION_BUS_ADDRESS);
   let mod: KeyringModule;
   try {
-    mod = await import('@napi-rs/keyring');
+    mod = await importPackage<KeyringModule>('@napi-rs/keyring');
   } catch (err) {
     throw new KeychainUnavailable(NO_LIBRARY, undefined, err instanceof Error ? err.message.split('\n')[0] : String(err));
   }

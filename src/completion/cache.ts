@@ -48,12 +48,15 @@ export function rememberForCompletion(
   try {
     const cache = readCompletionCache(cacheDir);
     const key = `${baseUrl} ${orgId ?? ''}`;
-    const entry = cache.entries[key] ?? { at: now };
-    entry[what] = [...new Set([...(opts.merge ? (entry[what] ?? []) : []), ...names])].slice(0, 5000);
+    const entry = cache.entries[key] ?? { at: 0 };
+    const listed = [...new Set([...(opts.merge ? (entry[what] ?? []) : []), ...names])].slice(0, 5000);
+    // The same listing, remembered within the last hour: nothing to write.
+    if (now - entry.at < 3_600_000 && JSON.stringify(listed) === JSON.stringify(entry[what] ?? null)) return;
+    entry[what] = listed;
     entry.at = now;
     cache.entries[key] = entry;
     for (const [k, e] of Object.entries(cache.entries)) if (!isRecord(e) || now - Number(e.at) > COMPLETION_TTL_MS) delete cache.entries[k];
-    writeFileAtomic(completionFile(cacheDir), `${JSON.stringify(cache)}\n`);
+    writeFileAtomic(completionFile(cacheDir), `${JSON.stringify(cache)}\n`, 0o600, { durable: false });
   } catch {
     // a read-only cache dir completes from the kubeconfig only
   }

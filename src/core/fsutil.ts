@@ -46,9 +46,10 @@ function makeDirs(dir: string): void {
 /**
  * Write a file atomically: a temp file in the same directory, fsync, rename. Readers see
  * the old or the new content, never a torn one. The temp file is created exclusively (so a
- * planted link is never followed), and removed on failure.
+ * planted link is never followed), and removed on failure. `durable: false` skips the fsync,
+ * for caches: a crash may then lose the new content, never tear it.
  */
-export function writeFileAtomic(path: string, data: string, mode = 0o600): void {
+export function writeFileAtomic(path: string, data: string, mode = 0o600, opts: { durable?: boolean } = {}): void {
   const dir = dirname(path);
   ensurePrivateDir(dir);
   const tmp = join(dir, `.${basename(path)}.${uniqueSuffix()}.tmp`);
@@ -56,7 +57,7 @@ export function writeFileAtomic(path: string, data: string, mode = 0o600): void 
   try {
     fd = openSync(tmp, 'wx', mode);
     writeSync(fd, data);
-    fsyncSync(fd);
+    if (opts.durable !== false) fsyncSync(fd);
     closeSync(fd);
     fd = undefined;
     renameSync(tmp, path);

@@ -5,8 +5,9 @@
  * parsing and compiling it again. The cache is keyed by ankra's version and the bundle's
  * size, written only into a 0700 directory this user owns, and harmless when missing,
  * stale or corrupt: V8 checks it against the source and rejects a mismatch, and the file is
- * then rewritten. The build maps `import … from 'undici'` to `loadVendor('undici')`; from
- * sources (tests, the type check) the packages load as usual.
+ * then rewritten. The build maps `import … from 'undici'` to `loadVendor('undici')`, and
+ * main.cjs's imports of the CLI to `loadBundle(…/cli.cjs)`; from sources (tests, the type
+ * check) the packages and modules load as usual.
  */
 import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -51,9 +52,17 @@ function writeQuietly(path: string, data: Buffer): void {
 
 /** The exports of `dist/cli/vendor/<name>.cjs`, compiled with the code cache. */
 export function loadVendor(name: string, bundleDir: string = __dirname): unknown {
+  return loadBundle(join(bundleDir, 'vendor', `${name}.cjs`), name);
+}
+
+/**
+ * The exports of the CommonJS bundle `file`, compiled with the code cache kept as `name`
+ * (main.cjs loads cli.cjs this way: `require` would compile it from scratch every time, and
+ * `import()` would also scan it for export names).
+ */
+export function loadBundle(file: string, name: string): unknown {
   const hit = loaded.get(name);
   if (hit !== undefined) return hit;
-  const file = join(bundleDir, 'vendor', `${name}.cjs`);
   const source = readFileSync(file, 'utf8');
   const dir = cacheDir(process.env);
   const cacheFile = dir ? join(dir, `${name}-${VERSION}-${statSync(file).size}.bin`) : undefined;

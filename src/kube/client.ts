@@ -6,6 +6,7 @@
 import { rootCertificates } from 'node:tls';
 import type * as K8s from '@kubernetes/client-node';
 import type { KubeconfigLocation } from './locate';
+import { importPackage } from '../core/esm';
 
 export interface KubeFailure {
   /** The HTTP status, when the API answered. */
@@ -59,7 +60,7 @@ function failure(err: unknown): never {
 
 /** An ES module only: imported (never required), so it loads on every Node 20. */
 export async function kubeClient(loc: KubeconfigLocation, context: string): Promise<KubeClient> {
-  const k8s = await import('@kubernetes/client-node');
+  const k8s = await importPackage<typeof import('@kubernetes/client-node')>('@kubernetes/client-node');
   const kc = load(k8s, loc);
   kc.setCurrentContext(context);
   // Trust what kubectl trusts: the entry's CA, else the system's roots only. Node would also

@@ -8,6 +8,7 @@
  */
 import { writeStderr, writeStdout, stderrColumns, stderrIsTTY, stdinIsTTY, stdoutColumns, stdoutIsTTY } from './stdio';
 import { CancelledError, UsageError, oneLine } from '../errors';
+import { importPackage } from '../core/esm';
 
 export type Format = 'table' | 'wide' | 'json' | 'yaml' | 'name' | `jsonpath=${string}`;
 export const FORMAT_NAMES = ['table', 'wide', 'json', 'yaml', 'name', 'jsonpath=TEMPLATE'] as const;
@@ -326,7 +327,7 @@ export class Output {
 
   /** Ask a yes/no question on the terminal. Callers check `interactive` first. */
   async confirm(question: string): Promise<boolean> {
-    const { createInterface } = await import('node:readline/promises');
+    const { createInterface } = await importPackage<typeof import('node:readline/promises')>('node:readline/promises');
     const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
     const ac = new AbortController();
     const onSigint = () => ac.abort();

@@ -44,14 +44,39 @@ const EXTERNAL = ['@napi-rs/keyring', '@kubernetes/client-node'];
 
 /**
  * In main.cjs: its dynamic imports (the plugin's slow path, its background check, the full
- * CLI) are required from cli.cjs, never bundled twice.
+ * CLI) read from cli.cjs, never bundled twice, loaded with a V8 code cache (src/core/vendor.ts
+ * `loadBundle`): no ES module loader, no export-name scan, no compile from scratch.
  */
 const toCliBundle = {
   name: 'ankra-cli-bundle',
   setup(b) {
     b.onResolve({ filter: /^\.\/(cli\/run|exec\/mint|exec\/check)$/ }, (args) =>
-      args.importer === join(root, 'src', 'main.ts') ? { path: './cli.cjs', external: true } : undefined,
+      args.importer === join(root, 'src', 'main.ts') ? { path: 'cli.cjs', namespace: 'ankra-cli' } : undefined,
     );
+    b.onLoad({ filter: /.*/, namespace: 'ankra-cli' }, () => ({
+      contents: [
+        `import { loadBundle } from ${JSON.stringify(join(root, 'src', 'core', 'vendor.ts'))};`,
+        "import { join } from 'node:path';",
+        "const m = loadBundle(join(__dirname, 'cli.cjs'), 'cli');",
+        'export const main = m.main, runPlugin = m.runPlugin, runCheck = m.runCheck;',
+      ].join('\n'),
+      loader: 'js',
+      resolveDir: root,
+    }));
+  },
+};
+
+/**
+ * In cli.cjs: src/core/esm.ts's `importPackage` is dist/cli/esm.cjs, a plain file whose
+ * `import()` works (cli.cjs runs in a vm.Script, where `import()` is unavailable).
+ */
+const ESM_HELPER = "'use strict';\n// import() for dist/cli/cli.cjs (see src/core/esm.ts)\nmodule.exports = (specifier) => import(specifier);\n";
+const esmHelper = {
+  name: 'ankra-esm-helper',
+  setup(b) {
+    b.onResolve({ filter: /\/esm$/ }, (a) => (join(a.resolveDir, a.path) === join(root, 'src', 'core', 'esm') ? { path: 'esm', namespace: 'ankra-esm' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'ankra-esm' }, () => ({ contents: "export const importPackage = require('./esm.cjs');", loader: 'js' }));
+    b.onResolve({ filter: /^\.\/esm\.cjs$/ }, (a) => ({ path: a.path, external: true }));
   },
 };
 
@@ -89,8 +114,12 @@ if (want('cli')) {
   }
   const requireBuilt = createRequire(join(out, 'vendor', 'x.cjs'));
   const exportsOf = (name) => Object.keys(requireBuilt(`./${name}.cjs`));
-  await build({ ...common, format: 'cjs', entryPoints: ['src/main.ts'], outfile: 'dist/cli/main.cjs', plugins: [toCliBundle], external: EXTERNAL });
-  await build({ ...common, format: 'cjs', minify: true, keepNames: true, entryPoints: ['src/cli/bundle.ts'], outfile: 'dist/cli/cli.cjs', plugins: [vendored(exportsOf)], external: EXTERNAL });
+  // No import() left in main.cjs (a built-in's too): from CommonJS it starts the ES module loader.
+  await build({ ...common, format: 'cjs', supported: { 'dynamic-import': false }, entryPoints: ['src/main.ts'], outfile: 'dist/cli/main.cjs', plugins: [toCliBundle], external: EXTERNAL });
+  await build({ ...common, format: 'cjs', minify: true, keepNames: true, entryPoints: ['src/cli/bundle.ts'], outfile: 'dist/cli/cli.cjs', plugins: [vendored(exportsOf), esmHelper], external: EXTERNAL });
+  writeFileSync(join(out, 'esm.cjs'), ESM_HELPER);
+  // Every import() in cli.cjs goes through esm.cjs: one left would fail in the vm.Script.
+  if (/\bimport\(/.test(readFileSync(join(out, 'cli.cjs'), 'utf8'))) throw new Error('dist/cli/cli.cjs calls import(): use importPackage (src/core/esm.ts)');
   // The man page, from the command tree of the CLI just built.
   const man = execFileSync(process.execPath, [join(out, 'main.cjs'), '__manpage'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
   mkdirSync(join(root, 'dist', 'man'), { recursive: true });
