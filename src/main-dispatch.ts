@@ -18,6 +18,7 @@ export const CHECK_COMMAND = '__check-cached-token';
 export type Route =
   | { kind: 'kube-token'; args: KubeTokenArgs }
   | { kind: 'check'; dir: string; key: string; caFile: string | undefined }
+  | { kind: 'version' }
   | { kind: 'cli' };
 
 const VALUE_FLAGS: Record<string, keyof GlobalFlags | 'cluster'> = {
@@ -58,6 +59,7 @@ export function parseKubeTokenArgs(argv: readonly string[]): KubeTokenArgs | und
 }
 
 export function route(argv: readonly string[]): Route {
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) return { kind: 'version' };
   if (argv[0] === CHECK_COMMAND && argv.length >= 3) {
     const caAt = argv.indexOf('--ca-file', 3);
     return { kind: 'check', dir: argv[1] ?? '', key: argv[2] ?? '', caFile: caAt > 0 ? argv[caAt + 1] : undefined };

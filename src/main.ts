@@ -4,6 +4,7 @@
  *   leaf module that loads only node built-ins and small project modules
  *   (src/fastpath/kube-token.ts); a miss continues in the slow path (src/exec/mint.ts);
  * - the plugin's detached check of a cached token (src/exec/check.ts);
+ * - `--version` alone, answered here;
  * - anything else: the full CLI (src/cli/run.ts), which also explains bad plugin arguments.
  * Nothing imports back: the fast path never imports the slow path or the CLI, and the slow
  * path never imports this file, the fast path's entry or the CLI.
@@ -15,7 +16,8 @@
 import { route } from './main-dispatch';
 import { serveFromCache } from './fastpath/kube-token';
 import { messageOf } from './errors';
-import { writeStderr } from './ui/stdio';
+import { writeStderr, writeStdout } from './ui/stdio';
+import { versionLine } from './version';
 
 async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const r = route(argv);
@@ -26,6 +28,10 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     const answered = await serveFromCache(r.args, env);
     if (answered !== undefined) return answered;
     return (await import('./exec/mint')).runPlugin(r.args, env);
+  }
+  if (r.kind === 'version') {
+    writeStdout(`${versionLine()}\n`);
+    return 0;
   }
   if (r.kind === 'check') return (await import('./exec/check')).runCheck(r.dir, r.key, r.caFile, env);
   return (await import('./cli/run')).main(argv);

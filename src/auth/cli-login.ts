@@ -4,11 +4,14 @@
  * browser on any device, and `POST /api/v1/cli/login/poll` every 2 s for up to 10 minutes
  * until the platform hands over a named, revocable Ankra API token. No local port is opened.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import type { AnkraApi } from '../api/ankra';
 import type { LoginInit, LoginPoll } from '../api/types';
 import { AnkraError, CancelledError, NetworkError } from '../errors';
+import { builtin } from '../core/builtin';
+
+const crypto = builtin<typeof Crypto>('node:crypto');
 
 export interface Pkce {
   verifier: string;
@@ -17,8 +20,8 @@ export interface Pkce {
 
 /** verifier: base64url of 32 random bytes; challenge: base64url(SHA-256(verifier)). */
 export function pkcePair(): Pkce {
-  const verifier = randomBytes(32).toString('base64url');
-  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+  const verifier = crypto().randomBytes(32).toString('base64url');
+  return { verifier, challenge: crypto().createHash('sha256').update(verifier).digest('base64url') };
 }
 
 /** As the Go CLI sanitises names for the machine id: lower case, [a-z0-9-], at most 20. */
@@ -38,7 +41,7 @@ export function machineId(): string {
   } catch {
     // a uid without a passwd entry
   }
-  return createHash('sha256').update(`${sanitize(hostname() || 'unknown')}-${sanitize(user)}`).digest('hex').slice(0, 32);
+  return crypto().createHash('sha256').update(`${sanitize(hostname() || 'unknown')}-${sanitize(user)}`).digest('hex').slice(0, 32);
 }
 
 export type LoginStatus = 'awaiting_approval' | 'mfa_pending';

@@ -1,5 +1,5 @@
 /** Saving and forgetting a login: the secret in its store, the metadata in the settings. */
-import { randomUUID } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
 import type { Deps } from '../deps';
 import { clearCache } from '../cache/token-cache';
 import { readConfig, updateConfig, serverConfig, sessionMeta, type SessionMeta } from '../core/config';
@@ -7,6 +7,9 @@ import { parseSecret, sessionLockPath, type SessionSecret } from './credentials'
 import { withLock } from '../core/lock';
 import { messageOf } from '../errors';
 import { accountName, chooseStore, openStore, type SecretStore, type StoreChoice } from './store';
+import { builtin } from '../core/builtin';
+
+const crypto = builtin<typeof Crypto>('node:crypto');
 
 /**
  * Where the new login's secret will go. Chosen before the login starts, so a keychain that
@@ -42,7 +45,7 @@ export async function saveSession(
     previous = sessionMeta(readConfig(deps.paths.configDir), baseUrl, profile);
     if (previous?.store === store.kind) previousSecret = parseSecret(await store.get(account).catch(() => undefined));
     await store.set(account, JSON.stringify(secret));
-    const full: SessionMeta = { ...meta, id: randomUUID(), store: store.kind, created_at: new Date().toISOString() };
+    const full: SessionMeta = { ...meta, id: crypto().randomUUID(), store: store.kind, created_at: new Date().toISOString() };
     await updateConfig(deps.paths.configDir, (cfg) => {
       cfg.current_base_url = baseUrl;
       const server = serverConfig(cfg, baseUrl);

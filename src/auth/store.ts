@@ -16,15 +16,19 @@
  *   Windows keytar's credential is named `ankra/<account>` and holds UTF-8 bytes. A secret
  *   found there is written in the new format and the old item removed, once.
  */
-import { execFile } from 'node:child_process';
+import type * as ChildProcess from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import type * as Net from 'node:net';
 import { delimiter, join } from 'node:path';
 import { AnkraError, Exit, UsageError, oneLine } from '../errors';
 import type { StoreKind } from '../core/config';
 import { isRecord, readJsonFile, writeFileAtomic } from '../core/fsutil';
 import { withLock } from '../core/lock';
 import { importPackage } from '../core/esm';
+import { builtin } from '../core/builtin';
+
+const childProcess = builtin<typeof ChildProcess>('node:child_process');
+const net = builtin<typeof Net>('node:net');
 
 export const KEYCHAIN_SERVICE = 'ankra';
 const KEYCHAIN_TIMEOUT_MS = 5_000;
@@ -147,7 +151,7 @@ function busAnswers(address: string | undefined): Promise<void> {
     return Promise.resolve();
   }
   return new Promise((resolve, reject) => {
-    const socket = createConnection({ path });
+    const socket = net().createConnection({ path });
     const done = (err?: Error) => {
       clearTimeout(timer);
       socket.destroy();
@@ -207,7 +211,7 @@ interface Ran {
 
 function run(cmd: string, args: string[]): Promise<Ran> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: KEYCHAIN_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 1 << 20, encoding: 'utf8' }, (err, stdout, stderr) => {
+    childProcess().execFile(cmd, args, { timeout: KEYCHAIN_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 1 << 20, encoding: 'utf8' }, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') {
         reject(err.killed ? new KeychainUnavailable(TIMED_OUT) : err);
         return;

@@ -10,10 +10,10 @@ import { Deps, type GlobalFlags } from '../deps';
 import { CancelledError, Exit, UsageError, oneLine } from '../errors';
 import { parseFormat } from '../ui/output';
 import { reportError } from '../ui/report';
-import { stderrIsTTY, writeStderr, writeStdout } from '../ui/stdio';
+import { stderrColumns, stderrIsTTY, stdoutColumns, writeStderr, writeStdout } from '../ui/stdio';
 import { COMMANDS, GROUPS } from '../commands/index';
 import { buildProgram, treeOf } from './program';
-import { versionLine } from './version';
+import { versionLine } from '../version';
 import type { CommandSpec } from './spec';
 
 function globalsOf(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): GlobalFlags {
@@ -98,6 +98,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         writeOut: (s) => writeStdout(s),
         writeErr: (s) => writeStderr(s),
         outputError: () => undefined,
+        // Not commander's defaults, which touch process.stdout (loading streams) even for a pipe.
+        getOutHelpWidth: () => stdoutColumns() ?? 80,
+        getErrHelpWidth: () => stderrColumns() ?? 80,
+        getOutHasColors: () => false,
+        getErrHasColors: () => false,
       });
       c.commands.forEach(configure);
     };

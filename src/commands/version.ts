@@ -1,6 +1,6 @@
 /** `ankra version`: the version and what it runs on. */
 import { defineCommand } from '../cli/spec';
-import { versionInfo, versionLine } from '../cli/version';
+import { versionInfo, versionLine } from '../version';
 
 export default defineCommand({
   path: ['version'],

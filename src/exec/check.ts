@@ -14,7 +14,7 @@ import { cacheKey, forgetCached, isFresh, lockFile, markChecked, openTokenDir, r
 import { privateDirProblem } from '../core/fsutil';
 import { withLock } from '../core/lock';
 import type { Paths } from '../core/paths';
-import { verifyToken, type Verdict } from './verify';
+import type { Verdict } from './verify';
 
 export interface CheckDeps {
   env: NodeJS.ProcessEnv;
@@ -35,6 +35,8 @@ async function checkEntry(dir: string, key: string, deps: CheckDeps): Promise<Ca
   const entry = readCached(dir, key);
   // Nothing the plugin would serve, or nowhere to ask (an entry of an older version).
   if (!entry?.server || !isFresh(entry, Date.now())) return 'none';
+  // Loaded here: the HTTP stack is not for the modules that merely list this one (cli.cjs).
+  const { verifyToken } = await import('./verify');
   const verdict = await verifyToken(entry.server, entry.token, { env: deps.env, caFile: deps.caFile ?? (deps.env.ANKRA_CA_FILE || undefined), timeoutMs: deps.timeoutMs, debug: deps.debug });
   if (verdict === 'dead') await dropIfSame(dir, key, entry);
   if (verdict === 'alive') markChecked(dir, key, Date.now());

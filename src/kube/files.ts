@@ -8,7 +8,7 @@
  * backup copy beside it until done.
  */
 import { isUtf8 } from 'node:buffer';
-import { randomBytes } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
 import { constants } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { access, lstat, mkdir, open, readdir, readlink, realpath, rename, stat, unlink } from 'node:fs/promises';
@@ -17,6 +17,9 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { AnkraError, Exit } from '../errors';
 import { invalidKubeconfig, parseKubeconfig } from './parse';
 import type { ParsedKubeconfig } from './parse';
+import { builtin } from '../core/builtin';
+
+const crypto = builtin<typeof Crypto>('node:crypto');
 
 export interface LoadedFile {
   path: string;
@@ -159,7 +162,7 @@ export async function writeKubeconfigFile(file: LoadedFile, target: string, text
   try {
     if (!file.meta) await mkdir(dirname(target), { recursive: true, mode: 0o700 });
     await removeDeadWritersTemps(target);
-    tmp = join(dirname(target), `.${basename(target)}.ankra-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+    tmp = join(dirname(target), `.${basename(target)}.ankra-${process.pid}-${crypto().randomBytes(4).toString('hex')}.tmp`);
     const handle = await open(tmp, 'wx', 0o600);
     try {
       await handle.writeFile(text);
@@ -206,7 +209,7 @@ function cannotWrite(path: string, err: unknown): AnkraError {
  */
 async function writeInPlace(file: LoadedFile, target: string, text: string): Promise<void> {
   const old = file.bytes ?? Buffer.alloc(0);
-  const backup = join(dirname(target), `.${basename(target)}.ankra-${process.pid}-${randomBytes(4).toString('hex')}.bak`);
+  const backup = join(dirname(target), `.${basename(target)}.ankra-${process.pid}-${crypto().randomBytes(4).toString('hex')}.bak`);
   const copy = await open(backup, 'wx', 0o600);
   try {
     await copy.writeFile(old);

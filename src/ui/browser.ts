@@ -2,7 +2,10 @@
  * Opening a URL in the user's browser: a process edge, kept here. Only when there is a
  * display to show it on; failures are silent (the URL is printed anyway).
  */
-import { spawn } from 'node:child_process';
+import type * as ChildProcess from 'node:child_process';
+import { builtin } from '../core/builtin';
+
+const childProcess = builtin<typeof ChildProcess>('node:child_process');
 
 /** CI=true/1/yes (what CI systems set); CI=false or CI=0 means not CI. */
 export const isCI = (env: NodeJS.ProcessEnv): boolean => Boolean(env.CI) && !/^(false|0|no)$/i.test(env.CI ?? '');
@@ -34,7 +37,7 @@ export function openBrowser(url: string, env: NodeJS.ProcessEnv): void {
             ['rundll32', ['url.dll,FileProtocolHandler', url]]
           : ['xdg-open', [url]];
   try {
-    const child = spawn(cmd, args, { stdio: 'ignore', detached: true, env });
+    const child = childProcess().spawn(cmd, args, { stdio: 'ignore', detached: true, env });
     child.on('error', () => undefined);
     child.unref();
   } catch {

@@ -2,7 +2,7 @@
  * The raw writers. Every byte ankra prints goes through this module or `output.ts`
  * (a lint step enforces it). Node built-ins only: the exec-credential fast path uses it.
  */
-import { writeSync } from 'node:fs';
+import { fstatSync, writeSync } from 'node:fs';
 
 function writeAll(fd: number, text: string): void {
   const buf = Buffer.from(text, 'utf8');
@@ -27,23 +27,36 @@ export function writeStderr(text: string): void {
   writeAll(2, text);
 }
 
+/**
+ * Whether fd is possibly a terminal: a terminal is a character device. Asked first because
+ * `process.stdout` and friends load the stream (or tty and net) modules when first touched,
+ * which a command writing to a pipe or a file never needs.
+ */
+function charDevice(fd: number): boolean {
+  try {
+    return fstatSync(fd).isCharacterDevice();
+  } catch {
+    return false;
+  }
+}
+
 export function stdoutIsTTY(): boolean {
-  return process.stdout.isTTY === true;
+  return charDevice(1) && process.stdout.isTTY === true;
 }
 
 export function stderrIsTTY(): boolean {
-  return process.stderr.isTTY === true;
+  return charDevice(2) && process.stderr.isTTY === true;
 }
 
 export function stdinIsTTY(): boolean {
-  return process.stdin.isTTY === true;
+  return charDevice(0) && process.stdin.isTTY === true;
 }
 
 /** The terminal's width, when stdout is one. */
 export function stdoutColumns(): number | undefined {
-  return process.stdout.isTTY ? process.stdout.columns : undefined;
+  return stdoutIsTTY() ? process.stdout.columns : undefined;
 }
 
 export function stderrColumns(): number | undefined {
-  return process.stderr.isTTY ? process.stderr.columns : undefined;
+  return stderrIsTTY() ? process.stderr.columns : undefined;
 }

@@ -81,6 +81,22 @@ const esmHelper = {
 };
 
 /**
+ * In cli.cjs: commander's `require('node:child_process')` (for executable subcommands, which
+ * ankra has none of) loads on first use: at start-up it would cost every command, `--help`
+ * and TAB completion included, child_process and net (~2 ms).
+ */
+const lazyChildProcessForCommander = {
+  name: 'ankra-lazy-child-process',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (a) => (/[\\/]node_modules[\\/]commander[\\/]/.test(a.importer) ? { path: 'child_process', namespace: 'ankra-lazy' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'ankra-lazy' }, () => ({
+      contents: "let m; module.exports = new Proxy({}, { get: (_, k) => (m ??= require('node:child_process'))[k] });",
+      loader: 'js',
+    }));
+  },
+};
+
+/**
  * In cli.cjs: `import … from 'undici'` reads from `loadVendor('undici')`: an ES module with
  * the library's own export names (listed from the built vendor bundle), so default and named
  * imports mean what they mean in the sources.
@@ -116,7 +132,7 @@ if (want('cli')) {
   const exportsOf = (name) => Object.keys(requireBuilt(`./${name}.cjs`));
   // No import() left in main.cjs (a built-in's too): from CommonJS it starts the ES module loader.
   await build({ ...common, format: 'cjs', supported: { 'dynamic-import': false }, entryPoints: ['src/main.ts'], outfile: 'dist/cli/main.cjs', plugins: [toCliBundle], external: EXTERNAL });
-  await build({ ...common, format: 'cjs', minify: true, keepNames: true, entryPoints: ['src/cli/bundle.ts'], outfile: 'dist/cli/cli.cjs', plugins: [vendored(exportsOf), esmHelper], external: EXTERNAL });
+  await build({ ...common, format: 'cjs', minify: true, keepNames: true, entryPoints: ['src/cli/bundle.ts'], outfile: 'dist/cli/cli.cjs', plugins: [vendored(exportsOf), esmHelper, lazyChildProcessForCommander], external: EXTERNAL });
   writeFileSync(join(out, 'esm.cjs'), ESM_HELPER);
   // Every import() in cli.cjs goes through esm.cjs: one left would fail in the vm.Script.
   if (/\bimport\(/.test(readFileSync(join(out, 'cli.cjs'), 'utf8'))) throw new Error('dist/cli/cli.cjs calls import(): use importPackage (src/core/esm.ts)');

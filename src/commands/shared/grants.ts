@@ -1,10 +1,13 @@
 /** How grants are described and shown, shared by the access commands. */
-import { setTimeout as sleep } from 'node:timers/promises';
+import type * as TimersPromises from 'node:timers/promises';
 import type { ClusterTarget } from '../../api/ankra';
 import type { Grant, GrantRequest } from '../../api/types';
 import type { Deps } from '../../deps';
 import { CancelledError, ConflictError, PermissionError, RateLimitedError, shellWord } from '../../errors';
 import type { Column, Style, View } from '../../ui/output';
+import { builtin } from '../../core/builtin';
+
+const timers = builtin<typeof TimersPromises>('node:timers/promises');
 
 export function statusStyle(status: string): Style | undefined {
   switch (status) {
@@ -89,7 +92,7 @@ export async function retryRateLimited<T>(deps: Deps, send: () => Promise<T>): P
       const wait = err instanceof RateLimitedError ? (err.retryAfterMs ?? 1000) : undefined;
       if (wait === undefined || wait > 60_000 || attempt > 3) throw err;
       deps.debug(`rate limited; sending again in ${wait} ms`);
-      await sleep(wait, undefined, { signal: deps.signal }).catch(() => {
+      await timers().setTimeout(wait, undefined, { signal: deps.signal }).catch(() => {
         throw new CancelledError();
       });
     }
