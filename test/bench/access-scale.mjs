@@ -71,7 +71,7 @@ function ankra(args, out = '/dev/null') {
 }
 function bare() {
   const t0 = process.hrtime.bigint();
-  spawnSync(process.execPath, ['-e', '0']);
+  spawnSync(process.execPath, ['-e', '0'], { env }); // the same environment as ankra's runs
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 async function requestsOf(fn) {

@@ -32,7 +32,8 @@ const p90 = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.9)];
 const fmt = (ms) => `${ms.toFixed(1)} ms`;
 
 // ---- the emulator, as its own process
-const emu = spawn(process.execPath, [join(ROOT, 'dist/emulator/main.js'), '--port', '0', '--reconcile-delay-ms', '0'], { stdio: ['ignore', 'pipe', 'ignore'] });
+// --accept-oidc-tokens: the API also takes the emulator's OIDC tokens (the OIDC-session misses)
+const emu = spawn(process.execPath, [join(ROOT, 'dist/emulator/main.js'), '--port', '0', '--reconcile-delay-ms', '0', '--accept-oidc-tokens'], { stdio: ['ignore', 'pipe', 'ignore'] });
 const ready = JSON.parse(await new Promise((res) => createInterface({ input: emu.stdout }).once('line', res)));
 const agent = new Agent({ connect: { ca: readFileSync(ready.ca_file, 'utf8') } });
 async function api(method, path, { token, body } = {}) {
@@ -152,7 +153,9 @@ try {
   const oidcEnv = { ...withoutToken, HOME: oidcDir, XDG_CONFIG_HOME: join(oidcDir, 'config'), XDG_CACHE_HOME: join(oidcDir, 'cache'), ANKRA_CREDENTIAL_STORE: 'file' };
   await api('POST', '/_emulator/ttl', { body: { poll_interval_s: 0.05 } });
   await api('POST', '/_emulator/oidc/auto-approve', { body: { email: 'alice@acme.test' } });
-  const login = spawnSync(process.execPath, [join(ROOT, 'bin', 'ankra'), 'login', '--no-browser'], { env: oidcEnv, encoding: 'utf8' });
+  // the device flow of the emulator's issuer (`ankra login` without --issuer is the browser
+  // login, which needs a person at a terminal)
+  const login = spawnSync(process.execPath, [join(ROOT, 'bin', 'ankra'), 'login', '--issuer', ready.issuer, '--client-id', 'ankra-cli', '--no-browser'], { env: oidcEnv, encoding: 'utf8' });
   if (login.status !== 0) throw new Error(`login failed: ${login.stderr}`);
   const oidcTokenDir = join(oidcDir, 'cache', 'ankra', 'tokens');
   const oidcMiss = [];
