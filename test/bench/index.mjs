@@ -130,7 +130,7 @@ async function once(row) {
   await row.before?.();
   const [cmd, ...args] = argvOf(row);
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { env: row.env, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const r = spawnSync(cmd, args, { env: row.env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${row.name} exited ${r.status ?? r.signal}: ${r.stderr}`);
   await row.after?.();
@@ -182,19 +182,22 @@ try {
   // ---- the rows; `vs`: the baselines a row's ratios are taken against
   const NODE = { name: 'node -e 0', argv: ['-e', '0'], env: aliceEnv };
   const UNDICI_ROW = { name: 'node + undici', argv: ['-e', `require(${JSON.stringify(UNDICI)})`], env: aliceEnv };
+  // The floor of one HTTPS request from Node (TLS context, handshake, the emulator's answer): no ankra in it.
+  const GET_ROW = { name: 'node + undici + 1 GET', argv: [join(ROOT, 'test', 'bench', 'one-request.cjs'), UNDICI], env: aliceEnv };
   const SH_NODE = { ...NODE, env: pluginEnv, sh: true };
   const SH_UNDICI = { ...UNDICI_ROW, env: pluginEnv, sh: true };
   const rows = [
     NODE,
     UNDICI_ROW,
+    GET_ROW,
     { name: 'ankra --version', argv: [ANKRA, '--version'], env: aliceEnv, node: NODE, target: ['node', TARGETS.start] },
     { name: 'ankra --help', argv: [ANKRA, '--help'], env: aliceEnv, node: NODE, target: ['node', TARGETS.start] },
     { name: 'ankra __complete cluster', argv: [ANKRA, '__complete', 'cluster'], env: aliceEnv, node: NODE, target: ['node', TARGETS.start] },
-    { name: 'ankra cluster list', argv: [ANKRA, 'cluster', 'list'], env: aliceEnv, node: NODE, undici: UNDICI_ROW, target: ['undici', TARGETS.api] },
-    { name: 'ankra cluster access list staging', argv: [ANKRA, 'cluster', 'access', 'list', 'staging'], env: adminEnv, node: NODE, undici: UNDICI_ROW, target: ['undici', TARGETS.api] },
+    { name: 'ankra cluster list', argv: [ANKRA, 'cluster', 'list'], env: aliceEnv, node: NODE, undici: UNDICI_ROW, get: GET_ROW, target: ['undici', TARGETS.api] },
+    { name: 'ankra cluster access list staging', argv: [ANKRA, 'cluster', 'access', 'list', 'staging'], env: adminEnv, node: NODE, undici: UNDICI_ROW, get: GET_ROW, target: ['undici', TARGETS.api] },
     SH_NODE,
     SH_UNDICI,
-    { name: 'plugin, cache miss', argv: plugin, env: missEnv, sh: true, node: SH_NODE, undici: SH_UNDICI, target: ['undici', TARGETS.api], before: () => rmSync(missTokenDir, { recursive: true, force: true }) },
+    { name: 'plugin, cache miss', argv: plugin, env: missEnv, sh: true, node: SH_NODE, undici: SH_UNDICI, get: GET_ROW, target: ['undici', TARGETS.api], before: () => rmSync(missTokenDir, { recursive: true, force: true }) },
     { name: 'plugin, cache hit', argv: plugin, env: pluginEnv, sh: true, node: SH_NODE, target: ['node', TARGETS.hit], before: notDue },
     {
       name: 'plugin, cache hit starting the check',
@@ -255,6 +258,7 @@ try {
   const rss = [];
   for (const [name, oneRequest] of [
     ['node -e 0', false],
+    ['node + undici + 1 GET', false],
     ['ankra --version', false],
     ['ankra cluster list', true],
     ['ankra cluster access list staging', true],
@@ -273,7 +277,8 @@ try {
   };
   out(`\nankra speed: ${RUNS} interleaved rounds of ${rows.length} commands (shuffled, BENCH_SEED=${SEED}), ${roundsS.toFixed(0)} s; median / p90 wall time\n`);
   out(`node + undici = node -e "require('${UNDICI.startsWith(ROOT) ? UNDICI.slice(ROOT.length + 1) : UNDICI}')"\n`);
-  const head = `  ${'command'.padEnd(38)} ${'req'.padStart(3)} ${'median'.padStart(9)} ${'p90'.padStart(9)} ${'× node'.padStart(8)} ${'× n+undici'.padStart(10)}   ${'target'.padEnd(20)} result\n`;
+  out('node + undici + 1 GET = test/bench/one-request.cjs: the same undici and CA, one GET of the organisations; the floor of any Node client making one request\n');
+  const head = `  ${'command'.padEnd(38)} ${'req'.padStart(3)} ${'median'.padStart(9)} ${'p90'.padStart(9)} ${'× node'.padStart(8)} ${'× n+undici'.padStart(10)} ${'× +1 GET'.padStart(8)}   ${'target'.padEnd(20)} result\n`;
   for (const [title, group] of [
     ['run directly', rows.filter((r) => !r.sh)],
     ['through sh -c (own parent process, as under kubectl); ratios to the sh baselines', rows.filter((r) => r.sh)],
@@ -283,6 +288,7 @@ try {
       const m = median(row.ms);
       const xNode = row.node && m / median(row.node.ms);
       const xUndici = row.undici && m / median(row.undici.ms);
+      const xGet = row.get && m / median(row.get.ms);
       let target = '';
       let result = '';
       if (row.target) {
@@ -293,7 +299,7 @@ try {
         results.push({ name: row.name, ratio: x, base, limit, pass: x <= limit });
       }
       const req = row.requests ? String(row.requests) : row.argv[0] === ANKRA ? '0' : '';
-      out(`  ${row.name.padEnd(38)} ${req.padStart(3)} ${`${m.toFixed(1)} ms`.padStart(9)} ${`${p90(row.ms).toFixed(1)} ms`.padStart(9)} ${fmtX(xNode).padStart(8)} ${fmtX(xUndici).padStart(10)}   ${target.padEnd(20)} ${result}\n`);
+      out(`  ${row.name.padEnd(38)} ${req.padStart(3)} ${`${m.toFixed(1)} ms`.padStart(9)} ${`${p90(row.ms).toFixed(1)} ms`.padStart(9)} ${fmtX(xNode).padStart(8)} ${fmtX(xUndici).padStart(10)} ${fmtX(xGet).padStart(8)}   ${target.padEnd(20)} ${result}\n`);
     }
   }
   out(`  (req: API requests one run makes; the check's one request is made after the plugin answered)\n`);
