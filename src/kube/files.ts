@@ -29,9 +29,9 @@ export interface LoadedFile {
 }
 
 /**
- * The last read of each path in this process. Parsing is most of the cost of a kubeconfig
- * operation, and a command often reads a file more than once (list, then remove; a plan
- * before the lock and one under it): an unchanged file is parsed once.
+ * The last read of each path in this process. A command often reads a file more than once
+ * (list, then remove; a plan before the lock and one under it): an unchanged file is
+ * parsed once, and a plan made from it before the lock stands under the lock.
  */
 const lastRead = new Map<string, LoadedFile>();
 
