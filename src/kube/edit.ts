@@ -53,13 +53,13 @@ export function applyEdits(parsed: ParsedKubeconfig, edits: readonly Edit[]): Ed
   if (spliced !== undefined) {
     // scan.ts reads no file with anchors, aliases or directives
     const local = spliced.windows !== undefined && (parsed.reader === 'scan' || localCheckApplies(parsed.text));
-    const ok = local ? verifyWindows(parsed.text, spliced, eol) : parsesTo(spliced.text, expectedData(parsed, edits));
+    const ok = local ? verifyWindows(parsed.text, spliced, eol) : parsesTo(spliced.text, editedData(parsed, edits));
     if (ok) return { text: spliced.text, method: 'splice', check: local ? 'windows' : 'whole' };
   }
 
   const rendered = editDocument(parsed, edits).toString({ lineWidth: 0, indent: layout.indent, indentSeq: layout.indentSeq });
   const text = rendered.replace(/\n/g, eol);
-  if (parsesTo(text, expectedData(parsed, edits))) return { text, method: 'restringify', check: 'whole' };
+  if (parsesTo(text, editedData(parsed, edits))) return { text, method: 'restringify', check: 'whole' };
   throw new AnkraError(`could not edit ${parsed.file} without changing its meaning`, Exit.FAILURE, {
     hint: 'make the change with `kubectl config` instead',
   });
@@ -68,8 +68,11 @@ export function applyEdits(parsed: ParsedKubeconfig, edits: readonly Edit[]): Ed
 // ---------------------------------------------------------------------------------------
 // The intended result: the file's plain data with the edits applied.
 
-/** What the edited file must mean, as kubectl sees it (see `comparable`). */
-function expectedData(parsed: ParsedKubeconfig, edits: readonly Edit[]): unknown {
+/**
+ * What the edited file must mean, as kubectl sees it (see `comparable`): the text
+ * applyEdits returns was checked to mean this.
+ */
+export function editedData(parsed: ParsedKubeconfig, edits: readonly Edit[]): Record<string, unknown> {
   // a file without content gets kubectl's header with its first entries
   const top: Record<string, unknown> = parsed.outline.top === 'empty' ? { ...HEADER } : { ...parsed.plain };
   for (const kind of KINDS) {

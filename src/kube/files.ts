@@ -109,6 +109,14 @@ function notUtf8(path: string, bytes: Buffer): AnkraError {
   });
 }
 
+/**
+ * What a write of ours left in `path`: a later read in this process that finds these bytes
+ * takes `parsed` for them (the caller knows what they mean) instead of parsing them.
+ */
+export function rememberWritten(path: string, bytes: Buffer, parsed: ParsedKubeconfig): void {
+  lastRead.set(path, { path, exists: true, parsed, bytes });
+}
+
 /** How a file was written: a temp file renamed over it, or rewritten in place. */
 export type WriteMethod = 'rename' | 'in-place';
 
@@ -154,7 +162,7 @@ export async function prepareWrite(file: LoadedFile): Promise<string> {
  * On failure the original is untouched and no temp file remains. Temp files that writers
  * killed mid-write left beside it are removed first (the caller holds the kubeconfig lock).
  */
-export async function writeKubeconfigFile(file: LoadedFile, target: string, text: string): Promise<WriteOutcome> {
+export async function writeKubeconfigFile(file: LoadedFile, target: string, text: string | Buffer): Promise<WriteOutcome> {
   let tmp: string | undefined;
   try {
     if (!file.meta) await mkdir(dirname(target), { recursive: true, mode: 0o700 });
@@ -204,7 +212,7 @@ function cannotWrite(path: string, err: unknown): AnkraError {
  * not promise: a reader racing the write itself may see it land page by page. Should the
  * write fail, the old bytes are written back; if even that fails, the error names the backup.
  */
-async function writeInPlace(file: LoadedFile, target: string, text: string): Promise<void> {
+async function writeInPlace(file: LoadedFile, target: string, text: string | Buffer): Promise<void> {
   const old = file.bytes ?? Buffer.alloc(0);
   const backup = join(dirname(target), `.${basename(target)}.ankra-${process.pid}-${randomBytes(4).toString('hex')}.bak`);
   const copy = await open(backup, 'wx', 0o600);
@@ -222,7 +230,7 @@ async function writeInPlace(file: LoadedFile, target: string, text: string): Pro
   try {
     handle = await open(target, constants.O_RDWR | constants.O_NONBLOCK);
     if (!(await handle.stat()).isFile()) throw new Error(`${target} is no longer a regular file`);
-    await overwrite(handle, Buffer.from(text, 'utf8'), old.length);
+    await overwrite(handle, typeof text === 'string' ? Buffer.from(text, 'utf8') : text, old.length);
   } catch (err) {
     const opened = handle;
     const restored = opened !== undefined && (await opened.stat().then((now) => overwrite(opened, old, now.size)).then(() => true, () => false));

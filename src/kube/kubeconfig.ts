@@ -13,12 +13,12 @@ import { dirname } from 'node:path';
 import { acquireLock } from '../core/lock';
 import type { Lock } from '../core/lock';
 import { AnkraError, Exit } from '../errors';
-import { applyEdits } from './edit';
-import { fsReason, loadFile, prepareWrite, writeKubeconfigFile } from './files';
+import { applyEdits, editedData } from './edit';
+import { fsReason, loadFile, prepareWrite, rememberWritten, writeKubeconfigFile } from './files';
 import type { LoadedFile, WriteMethod } from './files';
 import { assertWritable } from './locate';
 import type { KubeconfigLocation } from './locate';
-import { parseKubeconfig } from './parse';
+import { knownKubeconfig, parseKubeconfig } from './parse';
 import { ankraContexts, mergeFiles, planRemove, planUpsert } from './plan';
 import type { AnkraContext, EntrySpec, FileState, Plan, RemoveMatch, RemoveResult, UpsertResult } from './plan';
 
@@ -130,12 +130,16 @@ async function writePlanned<R>(
     if (!fileEdits) continue;
     const { text, method } = applyEdits(file.parsed, fileEdits);
     if (file.exists && text === file.parsed.text) continue;
-    changes.push({ file, text, edit: method, target: await prepareWrite(file) });
+    changes.push({ file, text, edit: method, target: await prepareWrite(file), fileEdits });
   }
   const writes: FileWrite[] = [];
-  for (const { file, text, edit, target } of changes) {
-    const outcome = await writeKubeconfigFile(file, target, text);
+  for (const { file, text, edit, target, fileEdits } of changes) {
+    const bytes = Buffer.from(text, 'utf8');
+    const outcome = await writeKubeconfigFile(file, target, bytes);
     writes.push({ file: file.path, ...outcome, edit });
+    // The new text was checked to mean the edited data: reading it back in this process
+    // (a listing after an add) takes that data rather than parsing the file again.
+    rememberWritten(file.path, bytes, knownKubeconfig(file.path, text, editedData(file.parsed, fileEdits)));
   }
   return { ...result, written: writes.map((w) => w.file), writes };
 }

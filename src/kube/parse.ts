@@ -77,6 +77,29 @@ export function parseKubeconfig(file: string, text: string, reader: 'auto' | 'ya
   return { file, text, outline: outlineOf(doc, text), plain, data: toData(file, plain), document: () => doc, reader: 'yaml' };
 }
 
+/**
+ * A text whose meaning is known without reading it: one just written after edit.ts checked
+ * that it means `plain`. Its outline and Document are read only when asked for (to edit
+ * it again).
+ */
+export function knownKubeconfig(file: string, text: string, plain: Record<string, unknown>): ParsedKubeconfig {
+  let read: ParsedKubeconfig | undefined;
+  const full = () => (read ??= parseKubeconfig(file, text));
+  return {
+    file,
+    text,
+    plain,
+    data: toData(file, plain),
+    get outline() {
+      return full().outline;
+    },
+    get reader() {
+      return full().reader;
+    },
+    document: () => full().document(),
+  };
+}
+
 /** scan.ts's reading of the text (undefined: outside its subset), with YAML 1.1's scalars. */
 export function scanText(text: string): Scanned | undefined {
   return scanKubeconfig(text, plainResolver());
