@@ -299,6 +299,25 @@ describe('editing one file', () => {
   });
 });
 
+describe('reading back what was just written', () => {
+  it('lists a file just written as a fresh read would, and reads it again once someone else changed it', async () => {
+    for (const name of ['kubectl-style.yaml', 'indented.yaml', 'anchors.yaml']) {
+      const { path, loc } = place(name);
+      await upsertAnkraEntries(loc, [spec(PROD_ID, 'Prod', { caData: CA_DATA, namespace: 'just-written' })], { use: PROD_ID });
+      const copy = join(scratch(), 'config');
+      cpSync(path, copy);
+      expect(await listAnkraContexts(loc), name).toEqual((await listAnkraContexts(only(copy))).map((c) => ({ ...c, file: path })));
+      // another writer (kubectl) changes it: the next read sees that
+      writeFileSync(path, read(path).replace('namespace: just-written', 'namespace: billing'));
+      expect((await listAnkraContexts(loc)).find((c) => c.context === 'ankra-prod')?.namespace, name).toBe('billing');
+      // and edits made after a write start from what the file says
+      await upsertAnkraEntries(loc, [spec(DEV_ID, 'Dev')]);
+      await removeAnkraEntries(loc, { clusterIds: [DEV_ID] });
+      expect(read(path), name).toContain('namespace: billing');
+    }
+  });
+});
+
 describe('splicing edits into the text (applyEdits)', () => {
   const d = { name: 'd', cluster: { server: 'https://d' } };
   const put = { op: 'put', kind: 'clusters', entry: d } as const;

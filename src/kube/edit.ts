@@ -3,9 +3,9 @@
  *
  * `Document.toString()` re-renders the whole file (sequence indentation, quoting, line
  * folding, comment placement), so instead each edit becomes a splice of the original text
- * at the source ranges the parser recorded: an entry is replaced or removed as the lines
- * from its `-` to its end, new entries are rendered alone and inserted after the last one
- * in the file's own layout.
+ * at the places the file's outline records (see parse.ts and scan.ts): an entry is replaced
+ * or removed as the lines from its `-` to its end, new entries are rendered alone and
+ * inserted after the last one in the file's own layout.
  *
  * The spliced text is kept only if it provably means the intended result: the file's data
  * with the edits applied. On a big file re-parsing the whole text would cost as much as the
@@ -15,15 +15,16 @@
  * between windows is the original's, byte for byte. Other splices (flow lists, new
  * top-level keys, files with anchors or directives) are checked by parsing the whole
  * text. When the splice cannot be made or verified (a flow-style top level, an odd layout),
- * the edits go through the Document API and the file is re-stringified instead, which is
- * correct but normalises the file's formatting.
+ * the edits go through the Document API (the file's Document is parsed then, if it was
+ * read by scan.ts) and the file is re-stringified instead, which is correct but normalises
+ * the file's formatting.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { Document, isMap, isNode, isScalar, isSeq, parseDocument } from 'yaml';
-import type { Node, Pair, Range, YAMLMap, YAMLSeq } from 'yaml';
+import type { Node, YAMLMap, YAMLSeq } from 'yaml';
 import { AnkraError, Exit } from '../errors';
 import { KINDS, YAML_OPTIONS } from './parse';
-import type { Entry, Kind, ParsedKubeconfig } from './parse';
+import type { Entry, ItemLines, Kind, PairOutline, ParsedKubeconfig } from './parse';
 
 export type Edit =
   /** Replace the entry of that name where it stands, or append it. */
@@ -50,14 +51,15 @@ export function applyEdits(parsed: ParsedKubeconfig, edits: readonly Edit[]): Ed
 
   const spliced = spliceEdits(parsed, edits, layout, eol);
   if (spliced !== undefined) {
-    const local = spliced.windows !== undefined && localCheckApplies(parsed.text);
-    const ok = local ? verifyWindows(parsed.text, spliced, eol) : parsesTo(spliced.text, expectedData(parsed, edits));
+    // scan.ts reads no file with anchors, aliases or directives
+    const local = spliced.windows !== undefined && (parsed.reader === 'scan' || localCheckApplies(parsed.text));
+    const ok = local ? verifyWindows(parsed.text, spliced, eol) : parsesTo(spliced.text, editedData(parsed, edits));
     if (ok) return { text: spliced.text, method: 'splice', check: local ? 'windows' : 'whole' };
   }
 
   const rendered = editDocument(parsed, edits).toString({ lineWidth: 0, indent: layout.indent, indentSeq: layout.indentSeq });
   const text = rendered.replace(/\n/g, eol);
-  if (parsesTo(text, expectedData(parsed, edits))) return { text, method: 'restringify', check: 'whole' };
+  if (parsesTo(text, editedData(parsed, edits))) return { text, method: 'restringify', check: 'whole' };
   throw new AnkraError(`could not edit ${parsed.file} without changing its meaning`, Exit.FAILURE, {
     hint: 'make the change with `kubectl config` instead',
   });
@@ -66,10 +68,13 @@ export function applyEdits(parsed: ParsedKubeconfig, edits: readonly Edit[]): Ed
 // ---------------------------------------------------------------------------------------
 // The intended result: the file's plain data with the edits applied.
 
-/** What the edited file must mean, as kubectl sees it (see `comparable`). */
-function expectedData(parsed: ParsedKubeconfig, edits: readonly Edit[]): unknown {
+/**
+ * What the edited file must mean, as kubectl sees it (see `comparable`): the text
+ * applyEdits returns was checked to mean this.
+ */
+export function editedData(parsed: ParsedKubeconfig, edits: readonly Edit[]): Record<string, unknown> {
   // a file without content gets kubectl's header with its first entries
-  const top: Record<string, unknown> = parsed.doc.contents === null ? { ...HEADER } : { ...parsed.plain };
+  const top: Record<string, unknown> = parsed.outline.top === 'empty' ? { ...HEADER } : { ...parsed.plain };
   for (const kind of KINDS) {
     const mine = edits.filter((e): e is EntryEdit => e.op !== 'current' && e.kind === kind);
     top[kind] = mine.length === 0 ? parsed.data[kind] : editedList(parsed.data[kind], mine);
@@ -92,7 +97,7 @@ function editedList(list: readonly Entry[], edits: readonly EntryEdit[]): Entry[
 // The reference: the same edits through yaml's Document API.
 
 function editDocument(parsed: ParsedKubeconfig, edits: readonly Edit[]): Document {
-  const doc: Document = parsed.doc.clone();
+  const doc: Document = parsed.document().clone();
   if (doc.contents === null) doc.contents = doc.createNode(HEADER);
   for (const edit of edits) {
     if (edit.op === 'current') {
@@ -193,20 +198,20 @@ interface Spliced {
 
 /** The spliced text, or undefined when the layout is one we do not splice into. */
 function spliceEdits(parsed: ParsedKubeconfig, edits: readonly Edit[], layout: Layout, eol: string): Spliced | undefined {
-  const { text: src, doc } = parsed;
-  const top = doc.contents;
-  if (top !== null && (!isMap(top) || top.flow)) return undefined;
+  const { text: src, outline } = parsed;
+  if (outline.top === 'other') return undefined;
+  const empty = outline.top === 'empty';
 
-  const keyIndent = top === null ? '' : lineIndent(src, rangeOf(top.items[0]?.key)?.[0]);
+  const keyIndent = empty ? '' : lineIndent(src, outline.firstKey);
   if (keyIndent === undefined) return undefined;
-  const newKeys: string[] = top === null ? Object.entries(HEADER).map(([k, v]) => `${k}: ${v}\n`) : [];
+  const newKeys: string[] = empty ? Object.entries(HEADER).map(([k, v]) => `${k}: ${v}\n`) : [];
   const splices: Splice[] = [];
   const windows: Window[] = [];
 
   for (const kind of KINDS) {
     const mine = edits.filter((e): e is EntryEdit => e.op !== 'current' && e.kind === kind);
     if (mine.length === 0) continue;
-    const pair = top === null ? undefined : findPair(top, kind);
+    const pair = outline.pairs.get(kind);
     if (pair === undefined) {
       newKeys.push(`${kind}:\n${renderBlock(puts(mine), seqIndent(layout), layout)}`);
       continue;
@@ -218,21 +223,20 @@ function spliceEdits(parsed: ParsedKubeconfig, edits: readonly Edit[], layout: L
 
   for (const edit of edits) {
     if (edit.op !== 'current') continue;
-    const pair = top === null ? undefined : findPair(top, 'current-context');
+    const pair = outline.pairs.get('current-context');
     if (pair === undefined) {
       newKeys.push(`current-context: ${renderScalar(edit.value)}\n`);
       continue;
     }
     const value = pair.value;
-    const keyRange = rangeOf(pair.key);
-    if (!isScalar(value) || !value.range || keyRange === undefined) return undefined;
-    const [start, end] = value.range;
-    const colon = src.indexOf(':', keyRange[1]) + 1;
+    if (value.type !== 'scalar') return undefined;
+    const { start, end } = value;
+    const colon = src.indexOf(':', pair.keyEnd) + 1;
     // the window: the current-context line (and any continuation lines of the old value)
     const lineEnd = src.indexOf('\n', Math.max(end, colon));
-    const window = lineIndent(src, keyRange[0]) === undefined
+    const window = lineIndent(src, pair.keyStart) === undefined
       ? undefined
-      : windows.push({ start: lineStart(src, keyRange[0]), end: lineEnd === -1 ? src.length : lineEnd + 1, expected: { 'current-context': edit.value } }) - 1;
+      : windows.push({ start: lineStart(src, pair.keyStart), end: lineEnd === -1 ? src.length : lineEnd + 1, expected: { 'current-context': edit.value } }) - 1;
     if (start < end) {
       splices.push({ start, end, text: renderScalar(edit.value), order: 0, window });
     } else {
@@ -242,7 +246,7 @@ function spliceEdits(parsed: ParsedKubeconfig, edits: readonly Edit[], layout: L
   }
 
   if (newKeys.length > 0) {
-    const at = top === null ? src.length : top.range[2];
+    const at = outline.end;
     const text = newKeys.map((block) => indentLines(block, keyIndent)).join('');
     splices.push({ start: at, end: at, text, order: 1, ownLine: true });
   }
@@ -253,7 +257,7 @@ function spliceEdits(parsed: ParsedKubeconfig, edits: readonly Edit[], layout: L
 
 function spliceList(
   parsed: ParsedKubeconfig,
-  pair: Pair<unknown, unknown>,
+  pair: PairOutline,
   kind: Kind,
   edits: readonly EntryEdit[],
   layout: Layout,
@@ -261,21 +265,22 @@ function spliceList(
 ): Splice[] | undefined {
   const value = pair.value;
   const entries = parsed.data[kind];
-  if (isSeq(value) && value.items.length > 0) {
-    return value.flow
-      ? spliceFlowList(parsed.text, value, entries, edits)
-      : spliceBlockList(parsed.text, { pair, seq: value, kind, entries }, edits, layout, windows);
+  if (value.type === 'block-seq' && value.count > 0) {
+    return spliceBlockList(parsed.text, { pair, items: value.items, count: value.count, kind, entries }, edits, layout, windows);
   }
+  if (value.type === 'flow-seq' && value.count > 0) return spliceFlowList(parsed.text, value.items, entries, edits);
   // `clusters:`, `clusters: null` or `clusters: []`: nothing to remove, so only puts
-  if ((isSeq(value) && value.flow) || (isScalar(value) && value.value === null)) {
-    return spliceIntoEmpty(parsed.text, pair, puts(edits), layout);
+  if (value.type === 'flow-seq' || (value.type === 'scalar' && value.isNull)) {
+    return spliceIntoEmpty(parsed.text, pair, [value.start, value.end], puts(edits), layout);
   }
   return undefined;
 }
 
 interface BlockList {
-  pair: Pair<unknown, unknown>;
-  seq: YAMLSeq<unknown>;
+  pair: PairOutline;
+  /** Each entry's lines (undefined: an odd layout, not spliced). */
+  items: ItemLines[] | undefined;
+  count: number;
   kind: Kind;
   /** The list's entries as plain data, in order (parse.ts checked that they are named maps). */
   entries: readonly Entry[];
@@ -288,12 +293,8 @@ interface BlockList {
  * next `-`, in the original and in the new text alike.
  */
 function spliceBlockList(src: string, list: BlockList, edits: readonly EntryEdit[], layout: Layout, windows: Window[]): Splice[] | undefined {
-  const { pair, seq, kind, entries } = list;
-  const token = seq.srcToken;
-  const keyRange = rangeOf(pair.key);
-  if (token?.type !== 'block-seq' || keyRange === undefined || entries.length !== seq.items.length) return undefined;
-  const spans = seq.items.map((item, i) => itemLines(src, item, token.items[i]?.start ?? []));
-  if (!spans.every((s): s is ItemLines => s !== undefined)) return undefined;
+  const { pair, items: spans, count, kind, entries } = list;
+  if (spans === undefined || entries.length !== count) return undefined;
 
   const byName = new Map(edits.map((e) => [nameOf(e), e]));
   const names = entries.map((e) => e.name);
@@ -313,9 +314,9 @@ function spliceBlockList(src: string, list: BlockList, edits: readonly EntryEdit
   names.forEach((name, i) => byName.has(name) && cover(Math.max(0, i - 1), Math.min(last, i + 1)));
   if (appended.length > 0) cover(last, last);
   const windowOf = new Array<number>(spans.length);
-  if (allRemoved && lineIndent(src, keyRange[0]) !== undefined) {
+  if (allRemoved && lineIndent(src, pair.keyStart) !== undefined) {
     // the list becomes `key: []`: the window is the whole pair
-    const at = windows.push({ start: lineStart(src, keyRange[0]), end: lastSpan.end, expected: { [kind]: [] } }) - 1;
+    const at = windows.push({ start: lineStart(src, pair.keyStart), end: lastSpan.end, expected: { [kind]: [] } }) - 1;
     windowOf.fill(at);
   } else if (!allRemoved) {
     for (const [from, to] of ranges) {
@@ -339,37 +340,10 @@ function spliceBlockList(src: string, list: BlockList, edits: readonly EntryEdit
     splices.push({ start: lastSpan.end, end: lastSpan.end, text: renderBlock(appended, lastSpan.indent, layout), order: 0, ownLine: true, window: windowOf[last] });
   } else if (allRemoved) {
     // every entry removed: say "empty list" rather than leave a bare `clusters:` (null)
-    const colon = src.indexOf(':', keyRange[1]) + 1;
+    const colon = src.indexOf(':', pair.keyEnd) + 1;
     splices.push({ start: colon, end: colon, text: ' []', order: 0, window: windowOf[last] });
   }
   return splices;
-}
-
-interface ItemLines {
-  /** Start of the line holding the item's `-`. */
-  start: number;
-  /** After the item's last line break (or the end of the file). */
-  end: number;
-  /** The spaces before the `-`. */
-  indent: string;
-}
-
-function itemLines(src: string, item: unknown, startTokens: ReadonlyArray<{ type: string; offset: number }>): ItemLines | undefined {
-  const dash = startTokens.find((t) => t.type === 'seq-item-ind');
-  const range = rangeOf(item);
-  if (!dash || !range) return undefined;
-  const indent = lineIndent(src, dash.offset);
-  let end = range[2];
-  if (indent === undefined || (end !== src.length && src[end - 1] !== '\n')) return undefined;
-  // The parser counts the blank and comment lines after an entry as part of it. Those no
-  // deeper than its `-` (say, a comment about the next entry) are left where they are.
-  for (;;) {
-    const last = src.lastIndexOf('\n', end - 2) + 1;
-    const line = /^( *)(#.*)?\r?\n?$/.exec(src.slice(last, end));
-    if (last <= dash.offset || !line || (line[2] !== undefined && line[1]!.length > indent.length)) break;
-    end = last;
-  }
-  return { start: dash.offset - indent.length, end, indent };
 }
 
 /**
@@ -379,12 +353,11 @@ function itemLines(src: string, item: unknown, startTokens: ReadonlyArray<{ type
  */
 function spliceFlowList(
   src: string,
-  seq: YAMLSeq<unknown>,
+  ranges: ReadonlyArray<[number, number]> | undefined,
   entries: readonly Entry[],
   edits: readonly EntryEdit[],
 ): Splice[] | undefined {
-  const ranges = seq.items.map(rangeOf);
-  if (!ranges.every((r): r is Range => r !== undefined)) return undefined;
+  if (ranges === undefined || ranges.length !== entries.length) return undefined;
   const byName = new Map(edits.map((e) => [nameOf(e), e]));
   const names = new Set(entries.map((e) => e.name));
 
@@ -405,10 +378,9 @@ function spliceFlowList(
 }
 
 /** `clusters:` / `clusters: null` / `clusters: []` becomes a block sequence of the new entries. */
-function spliceIntoEmpty(src: string, pair: Pair<unknown, unknown>, entries: Entry[], layout: Layout): Splice[] | undefined {
-  const value = rangeOf(pair.value);
-  const keyIndent = lineIndent(src, rangeOf(pair.key)?.[0]);
-  if (!value || keyIndent === undefined) return undefined;
+function spliceIntoEmpty(src: string, pair: PairOutline, value: [number, number], entries: Entry[], layout: Layout): Splice[] | undefined {
+  const keyIndent = lineIndent(src, pair.keyStart);
+  if (keyIndent === undefined) return undefined;
   let [start, end] = value;
   if (end > start) while (src[start - 1] === ' ' || src[start - 1] === '\t') start--;
   const lineEnd = src.indexOf('\n', end);
@@ -492,33 +464,14 @@ function renderScalar(value: string): string {
 
 /** The layout of the file's first block list of entries; kubectl's when it has none. */
 function detectLayout(parsed: ParsedKubeconfig): Layout {
-  const { text: src, doc } = parsed;
-  const top = doc.contents;
+  const { text: src, outline } = parsed;
   for (const kind of KINDS) {
-    const pair = isMap(top) ? findPair(top, kind) : undefined;
+    const pair = outline.pairs.get(kind);
     const seq = pair?.value;
-    if (!pair || !isSeq(seq) || seq.srcToken?.type !== 'block-seq') continue;
-    const dash = seq.srcToken.items[0]?.start.find((t) => t.type === 'seq-item-ind');
-    const keyStart = rangeOf(pair.key)?.[0];
-    if (!dash || keyStart === undefined) continue;
-    return { indentSeq: column(src, dash.offset) > column(src, keyStart), indent: nestingStep(src, seq.items[0]) ?? 2 };
+    if (!pair || seq?.type !== 'block-seq' || seq.dashColumn === undefined) continue;
+    return { indentSeq: seq.dashColumn > column(src, pair.keyStart), indent: seq.nesting ?? 2 };
   }
   return { indent: 2, indentSeq: false };
-}
-
-/** How far a nested mapping inside this entry is indented from its key, if it has one. */
-function nestingStep(src: string, entry: unknown): number | undefined {
-  if (!isMap(entry)) return undefined;
-  for (const pair of entry.items) {
-    const inner = pair.value;
-    const outerKey = rangeOf(pair.key)?.[0];
-    const innerKey = isMap(inner) && !inner.flow ? rangeOf(inner.items[0]?.key)?.[0] : undefined;
-    if (outerKey !== undefined && innerKey !== undefined) {
-      const step = column(src, innerKey) - column(src, outerKey);
-      if (step > 0) return step;
-    }
-  }
-  return undefined;
 }
 
 function seqIndent(layout: Layout): string {
@@ -531,14 +484,6 @@ function puts(edits: readonly EntryEdit[]): Entry[] {
 
 function nameOf(edit: EntryEdit): string {
   return edit.op === 'put' ? edit.entry.name : edit.name;
-}
-
-function findPair(map: YAMLMap<unknown, unknown>, key: string): Pair<unknown, unknown> | undefined {
-  return map.items.find((p) => isScalar(p.key) && p.key.value === key);
-}
-
-function rangeOf(node: unknown): Range | undefined {
-  return isNode(node) ? (node.range ?? undefined) : undefined;
 }
 
 function lineStart(src: string, offset: number): number {

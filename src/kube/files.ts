@@ -32,9 +32,9 @@ export interface LoadedFile {
 }
 
 /**
- * The last read of each path in this process. Parsing is most of the cost of a kubeconfig
- * operation, and a command often reads a file more than once (list, then remove; a plan
- * before the lock and one under it): an unchanged file is parsed once.
+ * The last read of each path in this process. A command often reads a file more than once
+ * (list, then remove; a plan before the lock and one under it): an unchanged file is
+ * parsed once, and a plan made from it before the lock stands under the lock.
  */
 const lastRead = new Map<string, LoadedFile>();
 
@@ -112,6 +112,14 @@ function notUtf8(path: string, bytes: Buffer): AnkraError {
   });
 }
 
+/**
+ * What a write of ours left in `path`: a later read in this process that finds these bytes
+ * takes `parsed` for them (the caller knows what they mean) instead of parsing them.
+ */
+export function rememberWritten(path: string, bytes: Buffer, parsed: ParsedKubeconfig): void {
+  lastRead.set(path, { path, exists: true, parsed, bytes });
+}
+
 /** How a file was written: a temp file renamed over it, or rewritten in place. */
 export type WriteMethod = 'rename' | 'in-place';
 
@@ -157,7 +165,7 @@ export async function prepareWrite(file: LoadedFile): Promise<string> {
  * On failure the original is untouched and no temp file remains. Temp files that writers
  * killed mid-write left beside it are removed first (the caller holds the kubeconfig lock).
  */
-export async function writeKubeconfigFile(file: LoadedFile, target: string, text: string): Promise<WriteOutcome> {
+export async function writeKubeconfigFile(file: LoadedFile, target: string, text: string | Buffer): Promise<WriteOutcome> {
   let tmp: string | undefined;
   try {
     if (!file.meta) await mkdir(dirname(target), { recursive: true, mode: 0o700 });
@@ -207,7 +215,7 @@ function cannotWrite(path: string, err: unknown): AnkraError {
  * not promise: a reader racing the write itself may see it land page by page. Should the
  * write fail, the old bytes are written back; if even that fails, the error names the backup.
  */
-async function writeInPlace(file: LoadedFile, target: string, text: string): Promise<void> {
+async function writeInPlace(file: LoadedFile, target: string, text: string | Buffer): Promise<void> {
   const old = file.bytes ?? Buffer.alloc(0);
   const backup = join(dirname(target), `.${basename(target)}.ankra-${process.pid}-${crypto().randomBytes(4).toString('hex')}.bak`);
   const copy = await open(backup, 'wx', 0o600);
@@ -225,7 +233,7 @@ async function writeInPlace(file: LoadedFile, target: string, text: string): Pro
   try {
     handle = await open(target, constants.O_RDWR | constants.O_NONBLOCK);
     if (!(await handle.stat()).isFile()) throw new Error(`${target} is no longer a regular file`);
-    await overwrite(handle, Buffer.from(text, 'utf8'), old.length);
+    await overwrite(handle, typeof text === 'string' ? Buffer.from(text, 'utf8') : text, old.length);
   } catch (err) {
     const opened = handle;
     const restored = opened !== undefined && (await opened.stat().then((now) => overwrite(opened, old, now.size)).then(() => true, () => false));

@@ -1,24 +1,24 @@
 /**
  * The kubeconfig module: the only code that reads or writes kubeconfig files. Commands
- * call the functions here; the pure parts live beside it (locate, names, exec-entry, parse,
- * plan, edit) and the file system edges in files.ts and ../core/lock.ts.
+ * call the functions here; the pure parts live beside it (locate, names, exec-entry, scan,
+ * parse, plan, edit) and the file system edges in files.ts and ../core/lock.ts.
  *
  * A write follows kubectl: lock the files to change (`<file>.lock`), read them again under
  * the lock so a concurrent writer's entries are kept (an unchanged file is not parsed
- * again), plan, splice, replace atomically (or in place where rename cannot: a
- * bind-mounted file).
+ * again, nor planned again), plan, splice, replace atomically (or in place where rename
+ * cannot: a bind-mounted file).
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { acquireLock } from '../core/lock';
 import type { Lock } from '../core/lock';
 import { AnkraError, Exit } from '../errors';
-import { applyEdits } from './edit';
-import { fsReason, loadFile, prepareWrite, writeKubeconfigFile } from './files';
+import { applyEdits, editedData } from './edit';
+import { fsReason, loadFile, prepareWrite, rememberWritten, writeKubeconfigFile } from './files';
 import type { LoadedFile, WriteMethod } from './files';
 import { assertWritable } from './locate';
 import type { KubeconfigLocation } from './locate';
-import { parseKubeconfig } from './parse';
+import { knownKubeconfig, parseKubeconfig } from './parse';
 import { ankraContexts, mergeFiles, planRemove, planUpsert } from './plan';
 import type { AnkraContext, EntrySpec, FileState, Plan, RemoveMatch, RemoveResult, UpsertResult } from './plan';
 
@@ -96,12 +96,13 @@ async function mutate<R>(loc: KubeconfigLocation, plan: (files: FileState[]) => 
   // made again under the lock. Should it need a file we did not lock (another writer
   // created one meanwhile), start over.
   for (let attempt = 1; attempt <= 3; attempt++) {
-    const draft = plan((await loadAll(loc)).map(stateOf));
+    const read = await loadAll(loc);
+    const draft = { files: read, ...plan(read.map(stateOf)) };
     const targets = [...draft.edits.keys()];
     if (targets.length === 0) return { ...draft.result, written: [], writes: [] };
     // the lock sits beside the file, so a new file's directory must exist first
     await Promise.all(targets.map((file) => mkdir(dirname(file), { recursive: true, mode: 0o700 })));
-    const done = await withKubeconfigLocks(targets, opts.lockTimeoutMs ?? 10_000, () => writePlanned(loc, plan, targets));
+    const done = await withKubeconfigLocks(targets, opts.lockTimeoutMs ?? 10_000, () => writePlanned(loc, plan, targets, draft));
     if (done) return done;
   }
   throw new AnkraError('the kubeconfig files kept changing while ankra was editing them', Exit.FAILURE, {
@@ -109,10 +110,17 @@ async function mutate<R>(loc: KubeconfigLocation, plan: (files: FileState[]) => 
   });
 }
 
-async function writePlanned<R>(loc: KubeconfigLocation, plan: (files: FileState[]) => Plan<R>, locked: string[]): Promise<(R & Written) | undefined> {
-  // read again under the lock (a file whose bytes did not change keeps its parse)
+async function writePlanned<R>(
+  loc: KubeconfigLocation,
+  plan: (files: FileState[]) => Plan<R>,
+  locked: string[],
+  draft: Plan<R> & { files: LoadedFile[] },
+): Promise<(R & Written) | undefined> {
+  // read again under the lock (a file whose bytes did not change keeps its parse, and when
+  // none changed, the plan made from them stands: planning is a function of the files' data)
   const files = await loadAll(loc);
-  const { edits, result } = plan(files.map(stateOf));
+  const unchanged = files.every((f, i) => f.exists === draft.files[i]?.exists && f.parsed === draft.files[i]?.parsed);
+  const { edits, result } = unchanged ? draft : plan(files.map(stateOf));
   if (![...edits.keys()].every((file) => locked.includes(file))) return undefined;
   // render every file, and check that each may be written, before writing any, so a file
   // we cannot edit stops us early
@@ -122,12 +130,16 @@ async function writePlanned<R>(loc: KubeconfigLocation, plan: (files: FileState[
     if (!fileEdits) continue;
     const { text, method } = applyEdits(file.parsed, fileEdits);
     if (file.exists && text === file.parsed.text) continue;
-    changes.push({ file, text, edit: method, target: await prepareWrite(file) });
+    changes.push({ file, text, edit: method, target: await prepareWrite(file), fileEdits });
   }
   const writes: FileWrite[] = [];
-  for (const { file, text, edit, target } of changes) {
-    const outcome = await writeKubeconfigFile(file, target, text);
+  for (const { file, text, edit, target, fileEdits } of changes) {
+    const bytes = Buffer.from(text, 'utf8');
+    const outcome = await writeKubeconfigFile(file, target, bytes);
     writes.push({ file: file.path, ...outcome, edit });
+    // The new text was checked to mean the edited data: reading it back in this process
+    // (a listing after an add) takes that data rather than parsing the file again.
+    rememberWritten(file.path, bytes, knownKubeconfig(file.path, text, editedData(file.parsed, fileEdits)));
   }
   return { ...result, written: writes.map((w) => w.file), writes };
 }

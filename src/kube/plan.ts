@@ -77,12 +77,12 @@ export function ankraContexts(view: MergedView): AnkraContext[] {
  * the organisation its entry pins) that holds it: null for foreign entries, or when
  * entries of two clusters share the name.
  */
-export function takenNames(files: readonly FileState[], view: MergedView): Map<string, NameHolder | null> {
-  const clusterOwners = new Map(ankraContexts(view).map((c) => [c.cluster, holderOf(c)]));
+export function takenNames(files: readonly FileState[], view: MergedView, contexts: readonly AnkraContext[] = ankraContexts(view)): Map<string, NameHolder | null> {
+  const clusterOwners = new Map(contexts.map((c) => [c.cluster, holderOf(c)]));
   const owners = new Map<string, NameHolder | null>();
   const claim = (name: string, owner: NameHolder | null | undefined) => {
-    const had = owners.get(name);
-    owners.set(name, !owners.has(name) || isDeepStrictEqual(had, owner ?? null) ? owner ?? null : null);
+    const mine = owner ?? null;
+    owners.set(name, !owners.has(name) || sameHolder(owners.get(name) ?? null, mine) ? mine : null);
   };
   for (const { data } of files) {
     for (const entry of data.clusters) claim(entry.name, clusterOwners.get(entry.name));
@@ -90,6 +90,11 @@ export function takenNames(files: readonly FileState[], view: MergedView): Map<s
     for (const entry of data.contexts) claim(entry.name, holderOf(ankraExecOf(view.users.get(contextRef(entry).user)?.entry)));
   }
   return owners;
+}
+
+/** holderOf's results are equal (it leaves out an undefined orgId, so this is isDeepStrictEqual on them). */
+function sameHolder(a: NameHolder | null, b: NameHolder | null): boolean {
+  return a === b || (a !== null && b !== null && a.clusterId === b.clusterId && a.orgId === b.orgId);
 }
 
 function holderOf(exec: { clusterId: string; orgId?: string } | undefined): NameHolder | null {
@@ -148,8 +153,8 @@ export function planUpsert(files: readonly FileState[], specs: readonly EntrySpe
   if (new Set(ids).size !== ids.length) throw new UsageError('the same cluster was given twice');
   const view = mergeFiles(files);
   const target = defaultTarget(files);
-  const taken = takenNames(files, view);
   const existing = ankraContexts(view);
+  const taken = takenNames(files, view, existing);
   const edits = new Map<string, Edit[]>();
   const add = (file: string, edit: Edit) => edits.set(file, [...(edits.get(file) ?? []), edit]);
 
@@ -281,8 +286,17 @@ export function planRemove(files: readonly FileState[], match: RemoveMatch): Pla
   };
 }
 
+/** Each user entry's exec spec, read once per entry (a plan asks for it several times). */
+const execOf = new WeakMap<Entry, ExecSpec | null>();
+
 function ankraExecOf(user: Entry | undefined): ExecSpec | undefined {
-  return parseAnkraExec(record(user?.user).exec);
+  if (!user) return undefined;
+  let spec = execOf.get(user);
+  if (spec === undefined) {
+    spec = parseAnkraExec(record(user.user).exec) ?? null;
+    execOf.set(user, spec);
+  }
+  return spec ?? undefined;
 }
 
 function contextRef(entry: Entry): { cluster: string; user: string; namespace?: string } {
