@@ -20,17 +20,11 @@ import {
   oneLine,
   shellWord,
 } from '../errors';
+import type { HttpResponse } from '../net/transport';
 import { DETAIL, type ErrorBody } from './types';
 
 /** What an answer needs from the transport to be described. */
-export interface Answer {
-  status: number;
-  headers: Record<string, string>;
-  text: string;
-  attempts: number;
-  url: string;
-  method: string;
-}
+export type Answer = Pick<HttpResponse, 'status' | 'headers' | 'text' | 'attempts' | 'url' | 'method'>;
 
 /** What a request was about, so errors can name it. */
 export interface About {

@@ -17,12 +17,12 @@
  *   found there is written in the new format and the old item removed, once.
  */
 import type * as ChildProcess from 'node:child_process';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type * as Net from 'node:net';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { AnkraError, Exit, UsageError, oneLine } from '../errors';
 import type { StoreKind } from '../core/config';
-import { isRecord, readJsonFile, writeFileAtomic } from '../core/fsutil';
+import { findOnPath, isRecord, readJsonFile, writeFileAtomic } from '../core/fsutil';
 import { withLock } from '../core/lock';
 import { importPackage } from '../core/esm';
 import { builtin } from '../core/builtin';
@@ -188,20 +188,6 @@ async function loadKeyring(): Promise<Keyring> {
   };
 }
 
-/** `name` on PATH, as an absolute path. */
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const p = join(dir, name);
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      // next
-    }
-  }
-  return undefined;
-}
 
 interface Ran {
   code: number;
@@ -227,7 +213,7 @@ function run(cmd: string, args: string[]): Promise<Ran> {
  * be seen at all, and the caller says the login is gone.
  */
 function secretToolLegacy(): LegacyKeychain | undefined {
-  const tool = onPath('secret-tool');
+  const tool = findOnPath('secret-tool', process.env);
   if (!tool) return undefined;
   const where = 'the OS keychain (Secret Service)';
   const attrs = (account: string) => ['service', KEYCHAIN_SERVICE, 'account', account];

@@ -17,7 +17,7 @@ import { orgLabel } from '../lookup/organisations';
 import { clusterArg, clusterFlag, kubeconfigFlag } from './shared/flags';
 import { otherOrgsWithAccess } from './shared/other-orgs';
 import { cacheMinted } from './shared/token';
-import { findOnPath } from '../kube/exec-command';
+import { findOnPath } from '../core/fsutil';
 
 export type CheckStatus = 'ok' | 'fail' | 'skip';
 

@@ -6,8 +6,8 @@
  * links (O_NOFOLLOW) and used only when they are regular files of ours that nobody else may
  * read or write, inside a directory that passes `privateDirProblem`.
  */
-import { closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+import { accessSync, closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { delimiter, dirname, basename, isAbsolute, join } from 'node:path';
 
 /**
  * Unique enough for temp and lock file names: they are created with O_EXCL, so a clash
@@ -235,6 +235,21 @@ export function privateDirProblem(dir: string, opts: PrivateDirOptions = {}): st
       } catch {
         return `${parent} cannot be read`;
       }
+    }
+  }
+  return undefined;
+}
+
+/** `name` on PATH (absolute directories only), as an absolute path; undefined when it is not there. */
+export function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (!dir || !isAbsolute(dir)) continue;
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
     }
   }
   return undefined;

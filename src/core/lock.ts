@@ -68,7 +68,8 @@ export function processStart(pid: number): string | undefined {
   return start && /^\d+$/.test(start) ? `${start}@${currentBootId()}` : undefined;
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` exists (one of another user's counts). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -125,7 +126,7 @@ function isAbandoned(h: Holder, now: number, staleMs: number, maxAgeMs: number):
   const pid = Number(pidText);
   const local = host === hostname() && Number.isInteger(pid) && pid > 0;
   if (!local) return age > staleMs;
-  if (!alive(pid)) return true;
+  if (!processAlive(pid)) return true;
   // The pid is in use: by the owner, or by a process that got the pid after it died.
   if (start && start !== '-') {
     const current = processStart(pid);

@@ -3,8 +3,9 @@
  * very program (so the entry survives upgrades and moves), else this program's absolute
  * path, so kubectl never runs some other ankra.
  */
-import { accessSync, constants, realpathSync } from 'node:fs';
-import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { findOnPath } from '../core/fsutil';
 
 function realpath(p: string): string | undefined {
   try {
@@ -12,20 +13,6 @@ function realpath(p: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-export function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (!dir || !isAbsolute(dir)) continue;
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
 }
 
 export function execCommand(env: NodeJS.ProcessEnv, self: string | undefined = process.argv[1]): string {

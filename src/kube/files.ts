@@ -18,6 +18,7 @@ import { AnkraError, Exit } from '../errors';
 import { invalidKubeconfig, parseKubeconfig } from './parse';
 import type { ParsedKubeconfig } from './parse';
 import { builtin } from '../core/builtin';
+import { processAlive } from '../core/lock';
 
 const crypto = builtin<typeof Crypto>('node:crypto');
 
@@ -285,18 +286,10 @@ async function removeDeadWritersTemps(target: string): Promise<void> {
   const names = await readdir(dir).catch(() => [] as string[]);
   for (const name of names) {
     const pid = Number(pattern.exec(name)?.[1] ?? 0);
-    if (pid > 0 && pid !== process.pid && !alive(pid)) await unlink(join(dir, name)).catch(() => undefined);
+    if (pid > 0 && pid !== process.pid && !processAlive(pid)) await unlink(join(dir, name)).catch(() => undefined);
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
