@@ -13,14 +13,12 @@
 //
 //   node test/bench/access-scale.mjs           (after `npm run build`)
 //   BENCH_RUNS=9 BENCH_GRANTS_PER_CLUSTER=20 node test/bench/access-scale.mjs
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { Agent, request } from 'undici';
+import { join } from 'node:path';
+import { ROOT, ankraEnv, startEmulator } from './common.mjs';
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const CLUSTERS = 500;
 const MEMBERS = 2500;
@@ -35,29 +33,14 @@ const median = (xs) => {
 };
 
 const generate = `clusters=${CLUSTERS},members=${MEMBERS},grants_per_cluster=${PER_CLUSTER}`;
-const emu = spawn(process.execPath, [join(ROOT, 'dist/emulator/main.js'), '--port', '0', '--reconcile-delay-ms', '0', '--generate', generate], { stdio: ['ignore', 'pipe', 'inherit'] });
-const ready = JSON.parse(await new Promise((res) => createInterface({ input: emu.stdout }).once('line', res)));
-const agent = new Agent({ connect: { ca: readFileSync(ready.ca_file, 'utf8') } });
-async function hook(method, path, body) {
-  const r = await request(`${ready.base_url}/_emulator/${path}`, { method, dispatcher: agent, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-  return r.body.json();
-}
+const { ready, api, stop } = await startEmulator(['--generate', generate], { stderr: 'inherit' });
+const hook = (method, path, body) => api(method, `/_emulator/${path}`, { body });
 
 const dir = mkdtempSync(join(tmpdir(), 'ankra-bench-access-'));
 const rssFile = join(dir, 'rss');
 const preload = join(dir, 'rss.cjs');
 writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(rssFile)}, String(process.resourceUsage().maxRSS)));\n`);
-const env = {
-  PATH: process.env.PATH,
-  HOME: dir,
-  XDG_CONFIG_HOME: join(dir, 'config'),
-  XDG_CACHE_HOME: join(dir, 'cache'),
-  ANKRA_BASE_URL: ready.base_url,
-  ANKRA_CA_FILE: ready.ca_file,
-  ANKRA_API_TOKEN: ready.tokens['admin@acme.test'],
-  ANKRA_CREDENTIAL_STORE: 'file',
-  NO_COLOR: '1',
-};
+const env = ankraEnv(dir, ready, ready.tokens['admin@acme.test']);
 
 /** Runs `ankra ARGS`, stdout to `out` (default /dev/null); wall ms and peak RSS (MB). */
 function ankra(args, out = '/dev/null') {
@@ -135,7 +118,6 @@ try {
   const ok = res.apply_ms <= TARGETS.apply_s * 1000 && res.list_big_ms <= TARGETS.list_big_s * 1000 && res.list_big_mb <= TARGETS.list_big_mb && res.list_all_ms <= TARGETS.list_all_s * 1000;
   process.exitCode = ok ? 0 : 1;
 } finally {
-  emu.kill('SIGTERM');
-  await agent.close();
+  stop();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -14,10 +14,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, unlinkSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { Agent, request } from 'undici';
+import { ROOT, ankraEnv, startEmulator } from './common.mjs';
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 40);
 const MISSES = Number(process.env.BENCH_MISSES ?? 10);
 const STAGING = 'c0000000-0000-4000-8000-000000000001';
@@ -33,32 +31,14 @@ const fmt = (ms) => `${ms.toFixed(1)} ms`;
 
 // ---- the emulator, as its own process
 // --accept-oidc-tokens: the API also takes the emulator's OIDC tokens (the OIDC-session misses)
-const emu = spawn(process.execPath, [join(ROOT, 'dist/emulator/main.js'), '--port', '0', '--reconcile-delay-ms', '0', '--accept-oidc-tokens'], { stdio: ['ignore', 'pipe', 'ignore'] });
-const ready = JSON.parse(await new Promise((res) => createInterface({ input: emu.stdout }).once('line', res)));
-const agent = new Agent({ connect: { ca: readFileSync(ready.ca_file, 'utf8') } });
-async function api(method, path, { token, body } = {}) {
-  const r = await request(ready.base_url + path, {
-    method,
-    dispatcher: agent,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return r.body.json();
-}
+const { ready, api, stop } = await startEmulator(['--accept-oidc-tokens']);
 
 const dir = mkdtempSync(join(tmpdir(), 'ankra-bench-'));
 const tokenDir = join(dir, 'cache', 'ankra', 'tokens');
-const env = {
-  PATH: process.env.PATH,
-  HOME: dir,
-  XDG_CONFIG_HOME: join(dir, 'config'),
-  XDG_CACHE_HOME: join(dir, 'cache'),
-  ANKRA_BASE_URL: ready.base_url,
-  ANKRA_CA_FILE: ready.ca_file,
-  ANKRA_API_TOKEN: ready.tokens['alice@acme.test'],
+const env = ankraEnv(dir, ready, ready.tokens['alice@acme.test'], {
   // as kubectl sets it
   KUBERNETES_EXEC_INFO: JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', spec: { interactive: false } }),
-};
+});
 
 try {
   await api('POST', `/api/v1/clusters/${STAGING}/access/grants`, {
@@ -192,7 +172,6 @@ try {
   );
   process.exitCode = ratio <= TARGET_RATIO ? 0 : 1;
 } finally {
-  emu.kill('SIGTERM');
-  await agent.close();
+  stop();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -35,11 +35,8 @@ import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { Agent, request } from 'undici';
+import { ANKRA, ROOT, ankraEnv, startEmulator } from './common.mjs';
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
-const ANKRA = join(ROOT, 'bin', 'ankra');
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 const QUICK = process.env.BENCH_QUICK === '1';
 const SEED = Number(process.env.BENCH_SEED ?? 1);
@@ -82,33 +79,13 @@ function shuffle(xs, random) {
 }
 
 // ---- the emulator, as its own process
-const emu = spawn(process.execPath, [join(ROOT, 'dist/emulator/main.js'), '--port', '0', '--reconcile-delay-ms', '0'], { stdio: ['ignore', 'pipe', 'ignore'] });
-const ready = JSON.parse(await new Promise((res) => createInterface({ input: emu.stdout }).once('line', res)));
-const agent = new Agent({ connect: { ca: readFileSync(ready.ca_file, 'utf8') } });
-async function api(method, path, { token, body } = {}) {
-  const r = await request(ready.base_url + path, {
-    method,
-    dispatcher: agent,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return r.body.json();
-}
+const { ready, api, stop } = await startEmulator();
 
 // ---- the sandbox: alice (the plugin, and the commands without an admin), the admin (access
 // list), each with their own HOME and XDG directories. Only these variables reach the
 // commands: nothing from this shell (NODE_OPTIONS, NODE_EXTRA_CA_CERTS…) slows one side.
 const dir = mkdtempSync(join(tmpdir(), 'ankra-bench-'));
-const sandbox = (who, token, extra = {}) => ({
-  PATH: process.env.PATH,
-  HOME: join(dir, who),
-  XDG_CONFIG_HOME: join(dir, who, 'config'),
-  XDG_CACHE_HOME: join(dir, who, 'cache'),
-  ANKRA_BASE_URL: ready.base_url,
-  ANKRA_CA_FILE: ready.ca_file,
-  ANKRA_API_TOKEN: token,
-  ...extra,
-});
+const sandbox = (who, token, extra = {}) => ankraEnv(join(dir, who), ready, token, extra);
 const aliceEnv = sandbox('alice', ready.tokens['alice@acme.test']);
 const adminEnv = sandbox('admin', ready.tokens['admin@acme.test']);
 // as kubectl sets it
@@ -320,8 +297,7 @@ try {
     targets: results,
   };
 } finally {
-  emu.kill('SIGTERM');
-  await agent.close();
+  stop();
   rmSync(dir, { recursive: true, force: true });
 }
 

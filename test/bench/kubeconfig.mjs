@@ -18,10 +18,10 @@
 //       also runs the library of another checkout (e.g. `git worktree add DIR <commit>`),
 //       interleaved with this one, for a before/after ratio within one run
 import { build } from 'esbuild';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { ankraEnv, startEmulator } from './common.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
@@ -170,24 +170,13 @@ async function wholeCommand(big) {
     process.stdout.write('\n2. skipped: no build (run `npm run build`)\n');
     return;
   }
-  const emu = spawn(process.execPath, [emulatorMain, '--port', '0', '--reconcile-delay-ms', '0'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const { ready, stop } = await startEmulator();
   const dir = mkdtempSync(join(work, 'cli-'));
   try {
-    const ready = JSON.parse(await new Promise((done) => createInterface({ input: emu.stdout }).once('line', done)));
     const hook = join(dir, 'rss.cjs');
     writeFileSync(hook, RSS_HOOK);
     const rssFile = join(dir, 'rss');
-    const env = {
-      PATH: process.env.PATH,
-      HOME: dir,
-      XDG_CONFIG_HOME: join(dir, 'config'),
-      XDG_CACHE_HOME: join(dir, 'cache'),
-      ANKRA_BASE_URL: ready.base_url,
-      ANKRA_CA_FILE: ready.ca_file,
-      ANKRA_API_TOKEN: ready.tokens['admin@acme.test'],
-      ANKRA_CREDENTIAL_STORE: 'file',
-      NO_COLOR: '1',
-    };
+    const env = ankraEnv(dir, ready, ready.tokens['admin@acme.test']);
     const ankra = join(ROOT, 'bin', 'ankra');
     // `kubeconfig add` refuses a cluster the caller has no grant on: give the admin one.
     const grant = spawnSync(process.execPath, [ankra, 'cluster', 'access', 'grant', 'admin@acme.test', '--cluster', 'staging', '--wait'], { env, encoding: 'utf8' });
@@ -227,6 +216,6 @@ async function wholeCommand(big) {
       process.stdout.write(`${[name.padEnd(30), wall.toFixed(1).padStart(10), (wall / bare).toFixed(2).padStart(8), cpu.toFixed(1).padStart(10), (cpu / bareCpu).toFixed(2).padStart(8), median(s.map((x) => x.rssMiB)).toFixed(1).padStart(14)].join(' ')}\n`);
     }
   } finally {
-    emu.kill('SIGTERM');
+    stop();
   }
 }
