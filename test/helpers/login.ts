@@ -20,6 +20,33 @@ export interface LiveAnkra {
   done: Promise<RunResult>;
 }
 
+/**
+ * Resolves with the first match of `re` in `text()` (checked whenever a listener fires);
+ * rejects when the child ends, or `ms` passes, without it.
+ */
+function waitForText(child: ChildProcess, listeners: Set<() => void>, text: () => string, re: RegExp, ms: number): Promise<RegExpExecArray> {
+  return new Promise<RegExpExecArray>((resolve, reject) => {
+    const check = () => {
+      const m = re.exec(text());
+      if (m) {
+        listeners.delete(check);
+        clearTimeout(t);
+        resolve(m);
+      } else if (child.exitCode !== null || child.signalCode !== null) {
+        listeners.delete(check);
+        clearTimeout(t);
+        reject(new Error(`ankra ended before printing ${re}: ${text()}`));
+      }
+    };
+    const t = setTimeout(() => {
+      listeners.delete(check);
+      reject(new Error(`ankra did not print ${re} within ${ms} ms: ${text()}`));
+    }, ms);
+    listeners.add(check);
+    check();
+  });
+}
+
 /** Starts `ankra ARGS` and returns at once, so a test can act while it polls. */
 export function startAnkra(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000): LiveAnkra {
   const child = spawn(process.execPath, [ANKRA_BIN, ...args], { env, cwd: env.HOME, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -41,27 +68,7 @@ export function startAnkra(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 3
       resolve({ code, signal, stdout, stderr });
     });
   });
-  const waitForStderr = (re: RegExp, ms = 15_000) =>
-    new Promise<RegExpExecArray>((resolve, reject) => {
-      const check = () => {
-        const m = re.exec(stderr);
-        if (m) {
-          listeners.delete(check);
-          clearTimeout(t);
-          resolve(m);
-        } else if (child.exitCode !== null || child.signalCode !== null) {
-          listeners.delete(check);
-          clearTimeout(t);
-          reject(new Error(`ankra ended before printing ${re}: ${stderr}`));
-        }
-      };
-      const t = setTimeout(() => {
-        listeners.delete(check);
-        reject(new Error(`ankra did not print ${re} within ${ms} ms: ${stderr}`));
-      }, ms);
-      listeners.add(check);
-      check();
-    });
+  const waitForStderr = (re: RegExp, ms = 15_000) => waitForText(child, listeners, () => stderr, re, ms);
   return { child, stderr: () => stderr, waitForStderr, done };
 }
 
@@ -166,27 +173,7 @@ export function startOnPty(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 3
       resolve({ code, signal, stdout: out, stderr: '' });
     });
   });
-  const waitFor = (re: RegExp, ms = 15_000) =>
-    new Promise<RegExpExecArray>((resolve, reject) => {
-      const check = () => {
-        const m = re.exec(out);
-        if (m) {
-          listeners.delete(check);
-          clearTimeout(t);
-          resolve(m);
-        } else if (child.exitCode !== null || child.signalCode !== null) {
-          listeners.delete(check);
-          clearTimeout(t);
-          reject(new Error(`ankra ended before printing ${re}: ${out}`));
-        }
-      };
-      const t = setTimeout(() => {
-        listeners.delete(check);
-        reject(new Error(`ankra did not print ${re} within ${ms} ms: ${out}`));
-      }, ms);
-      listeners.add(check);
-      check();
-    });
+  const waitFor = (re: RegExp, ms = 15_000) => waitForText(child, listeners, () => out, re, ms);
   return { output: () => out, waitFor, type: (text) => child.stdin?.write(text), done };
 }
 
