@@ -48,6 +48,7 @@ export class Deps {
   readonly clusters: Clusters;
   private resolvedValue: Resolved | undefined;
   private httpClient: Promise<HttpClient> | undefined;
+  private apiBase: Promise<AnkraApi> | undefined;
   private creds: Credentials | undefined | null = null;
   private noted = false;
 
@@ -126,10 +127,17 @@ export class Deps {
     return c;
   }
 
-  /** The API without an organisation header (the organisation list). */
-  async baseApi(): Promise<AnkraApi> {
-    const { AnkraApi } = await import('./api/ankra');
-    return new AnkraApi(await this.http(), this.credentials(), undefined);
+  /**
+   * The API without an organisation header (the organisation list); one per command, so
+   * every `api()` (its copy for the organisation) shares what the answers taught it, such
+   * as the server's clock.
+   */
+  baseApi(): Promise<AnkraApi> {
+    this.apiBase ??= (async () => {
+      const { AnkraApi } = await import('./api/ankra');
+      return new AnkraApi(await this.http(), this.credentials(), undefined);
+    })();
+    return this.apiBase;
   }
 
   /** The API without credentials (Ankra's CLI login). */

@@ -87,9 +87,13 @@ describe('exec plugin hot path', () => {
     const r = await traced(['cluster', 'list', '--cluster-typo'], box.env);
     expect(r.code).toBe(2);
     expect(loaded(r.trace)).toContain('commander');
-    // A command that asks the API loads undici (and fails: nobody listens at BASE).
+    // A command that asks the API (and fails: nobody listens at BASE) sends with Node's own
+    // https, and loads undici only to go through a proxy.
     const listed = await traced(['cluster', 'list'], box.env);
     expect(listed.code).not.toBe(0);
-    expect(loaded(listed.trace)).toEqual(expect.arrayContaining(['commander', 'undici']));
+    expect(loaded(listed.trace)).not.toContain('undici');
+    const proxied = await traced(['cluster', 'list'], { ...box.env, HTTPS_PROXY: 'http://127.0.0.1:9' });
+    expect(proxied.code).not.toBe(0);
+    expect(loaded(proxied.trace)).toEqual(expect.arrayContaining(['commander', 'undici']));
   });
 });

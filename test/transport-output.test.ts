@@ -69,6 +69,16 @@ describe('HTTP client', () => {
       expect(around.code, around.stderr).toBe(0);
       expect(proxy.tunnels).toHaveLength(1);
 
+      // The lower-case form too; --debug names the stack: undici's proxy agent with a proxy,
+      // Node's own https without one.
+      const lower = await ankra(['cluster', 'list', '--debug'], { env: { ...env, https_proxy: proxy.url } });
+      expect(lower.code, lower.stderr).toBe(0);
+      expect(lower.stderr).toContain('debug: transport: undici (proxy)\n');
+      expect(proxy.tunnels).toHaveLength(2);
+      const direct = await ankra(['cluster', 'list', '--debug'], { env });
+      expect(direct.stderr).toContain('debug: transport: node:https\n');
+      expect(proxy.tunnels).toHaveLength(2);
+
       // The exec plugin's miss path uses the same client.
       const grant = await emu.api('POST', `/api/v1/clusters/${emu.ids.clusters.staging}/access/grants`, {
         token: emu.tokens[EMAIL.admin],
@@ -77,7 +87,7 @@ describe('HTTP client', () => {
       expect(grant.status).toBe(201);
       const plugin = await ankra(['cluster', 'kube-token', '--cluster', emu.ids.clusters.staging], { env: { ...env, HTTPS_PROXY: proxy.url } });
       expect(plugin.code, plugin.stderr).toBe(0);
-      expect(proxy.tunnels).toHaveLength(2);
+      expect(proxy.tunnels).toHaveLength(3);
     } finally {
       await proxy.close();
     }

@@ -76,14 +76,24 @@ export class AnkraApi {
     readonly http: HttpClient,
     private readonly auth: BearerSource | undefined,
     readonly orgId: string | undefined,
+    /** How far the server's clock is ahead of ours (`clockSkewMs` of the latest answer), shared with `withOrg` copies. */
+    private readonly clock: { skewMs: number } = { skewMs: 0 },
   ) {}
+
+  /**
+   * `localMs` on the server's clock, as far as the answers' Date headers tell: for ages of
+   * things the server stamped (a grant's `created_at`), whatever this machine's clock says.
+   */
+  serverTime(localMs: number): number {
+    return localMs + this.clock.skewMs;
+  }
 
   get baseUrl(): string {
     return this.http.baseUrl;
   }
 
   withOrg(orgId: string | undefined): AnkraApi {
-    return new AnkraApi(this.http, this.auth, orgId);
+    return new AnkraApi(this.http, this.auth, orgId, this.clock);
   }
 
   // ------------------------------------------------------------------ organisations
@@ -272,6 +282,7 @@ export class AnkraApi {
       res = await this.http.send({ ...req, headers });
     }
     if (res.status === 401 && this.auth.rejected) throw await this.auth.rejected(detailOf(res));
+    if (res.headers.date) this.clock.skewMs = clockSkewMs(res);
     return res;
   }
 

@@ -7,7 +7,7 @@
 import * as client from 'openid-client';
 import { AnkraError, AuthError, Exit, oneLine } from '../errors';
 import { isLoopbackHost } from '../core/url';
-import { fetchVia, makeDispatcher } from '../net/transport';
+import { fetchWith } from '../net/transport';
 
 export interface OidcClientOptions {
   issuer: string;
@@ -39,7 +39,7 @@ async function configure(opts: OidcClientOptions): Promise<client.Configuration>
   const issuer = new URL(opts.issuer);
   // Per request. A refresh may run inside the exec plugin, which must answer kubectl soon.
   const timeoutS = opts.timeoutS ?? 15;
-  const fetch = fetchVia(makeDispatcher(opts.caFile, opts.env, timeoutS * 1000));
+  const fetch = await fetchWith(opts.caFile, opts.env, timeoutS * 1000);
   const customFetch: client.CustomFetch = async (url, init) => {
     const started = Date.now();
     const res = await fetch(url, init as RequestInit);

@@ -1,13 +1,23 @@
 /**
  * The transport: the only owner of undici. Everything ankra sends over HTTP goes through
  * here: the Ankra API client (`api/`), the OIDC client (`auth/oidc.ts`, through
- * `makeDispatcher`) and the token check of the exec plugin. It sets the base URL, the
+ * `fetchWith`) and the token check of the exec plugin. It sets the base URL, the
  * user-agent, timeouts, proxies from HTTPS_PROXY/NO_PROXY, extra CAs, retries with jittered
  * back-off where they are safe, and `--debug` lines with credentials redacted. Non-2xx
  * answers are returned, not thrown: `api/ankra.ts` turns them into typed errors.
+ *
+ * Two stacks under one `send`. With no proxy configured (the common case), requests go
+ * through Node's own `https` (its HTTP parser is native code, already in the binary): one
+ * API request then costs ~35 ms over starting Node, against ~110 ms for loading undici and
+ * compiling its WebAssembly parser (`npm run bench`, "node + https + 1 GET" and "node +
+ * undici + 1 GET"). When HTTPS_PROXY/HTTP_PROXY is set, undici's EnvHttpProxyAgent does
+ * the CONNECT tunnels and NO_PROXY, as it does well; the OIDC client always uses undici's
+ * fetch, which openid-client needs. undici is imported only on those paths.
  */
-import { EnvHttpProxyAgent, fetch as undiciFetch, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { readFileSync } from 'node:fs';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { setFlagsFromString } from 'node:v8';
 import { certificatesOf } from '../core/pem';
@@ -16,12 +26,30 @@ import { insecureHttpAllowed } from '../core/url';
 import { AnkraError, CancelledError, NetworkError, UsageError, oneLine } from '../errors';
 import { USER_AGENT } from '../version';
 
-// undici parses HTTP with llhttp, compiled to WebAssembly when the first connection opens.
-// V8 compiles it with its baseline compiler, then again, optimised, on a background thread
-// that the process waits for when it exits: ~60 ms and ~35 MB of peak RSS on every command,
-// for a parser that reads a few KB (and tens of MB at most, where baseline code keeps up).
-// Baseline code only; set before any connection, so before llhttp is compiled.
-setFlagsFromString('--liftoff-only');
+/**
+ * undici, on the paths that need it. It parses HTTP with llhttp, compiled to WebAssembly when
+ * the first connection opens. V8 compiles it with its baseline compiler, then again,
+ * optimised, on a background thread that the process waits for when it exits: ~60 ms and
+ * ~35 MB of peak RSS, for a parser that reads a few KB (and tens of MB at most, where
+ * baseline code keeps up). Baseline code only; set before any connection, so before llhttp
+ * is compiled.
+ */
+async function undici(): Promise<typeof import('undici')> {
+  setFlagsFromString('--liftoff-only');
+  return import('undici');
+}
+
+const PROXY_VARIABLES = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY'] as const;
+
+/** The proxy settings of `env`, as undici's EnvHttpProxyAgent reads them; undefined when no proxy is set. */
+function proxySettings(env: NodeJS.ProcessEnv): { httpProxy?: string; httpsProxy?: string; noProxy?: string } | undefined {
+  const get = (...names: string[]) => names.map((n) => env[n]?.trim()).find((v) => v);
+  if (!PROXY_VARIABLES.some((n) => env[n]?.trim())) return undefined;
+  const httpProxy = get('http_proxy', 'HTTP_PROXY');
+  const httpsProxy = get('https_proxy', 'HTTPS_PROXY') ?? httpProxy;
+  const noProxy = get('no_proxy', 'NO_PROXY');
+  return { ...(httpProxy ? { httpProxy } : {}), ...(httpsProxy ? { httpsProxy } : {}), ...(noProxy ? { noProxy } : {}) };
+}
 
 export interface HttpOptions {
   baseUrl: string;
@@ -121,17 +149,86 @@ function trustingAlso(caPem: string, env: NodeJS.ProcessEnv): SecureContext {
 
 /**
  * An undici dispatcher with ankra's transport settings: HTTPS_PROXY/NO_PROXY, the extra CA
- * (for the target, also through a proxy tunnel) and timeouts. Shared with the OIDC client.
+ * (for the target, also through a proxy tunnel) and timeouts.
  */
-export function makeDispatcher(caFile: string | undefined, env: NodeJS.ProcessEnv, timeoutMs: number): Dispatcher {
+async function makeDispatcher(secureContext: SecureContext | undefined, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Dispatcher> {
+  const { EnvHttpProxyAgent } = await undici();
   // One TLS context for every connection of this dispatcher.
-  const tls = caFile ? { secureContext: trustingAlso(readCaFile(caFile), env) } : {};
+  const tls = secureContext ? { secureContext } : {};
   return new EnvHttpProxyAgent({
+    ...proxySettings(env),
     connect: { timeout: Math.min(timeoutMs, 10_000), ...tls },
-    ...(caFile ? { requestTls: tls } : {}),
+    ...(secureContext ? { requestTls: tls } : {}),
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
   });
+}
+
+/** What one attempt brings back. */
+interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  text: string;
+}
+
+/** One way of sending an attempt: Node's own http(s), or undici through a proxy. */
+interface Stack {
+  readonly name: string;
+  send(url: URL, method: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal, maxBodyBytes: number): Promise<Answer>;
+  close(): Promise<void>;
+}
+
+/** Node's http and https, one keep-alive agent per client (the fan-outs reuse connections). */
+class NodeStack implements Stack {
+  readonly name = 'node:https';
+  private readonly https: HttpsAgent;
+  private readonly http = new HttpAgent({ keepAlive: true });
+
+  constructor(secureContext: SecureContext | undefined) {
+    this.https = new HttpsAgent({ keepAlive: true, ...(secureContext ? { secureContext } : {}) });
+  }
+
+  send(url: URL, method: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal, maxBodyBytes: number): Promise<Answer> {
+    const tls = url.protocol === 'https:';
+    const all: OutgoingHttpHeaders = body === undefined ? headers : { ...headers, 'content-length': Buffer.byteLength(body) };
+    return new Promise<Answer>((resolve, reject) => {
+      const req = (tls ? httpsRequest : httpRequest)(url, { method, headers: all, agent: tls ? this.https : this.http, signal });
+      req.once('error', reject);
+      req.once('response', (res: IncomingMessage) => {
+        readCapped(res, url, method, maxBodyBytes).then((text) => resolve({ status: res.statusCode ?? 0, headers: flatten(res.headers), text }), reject);
+      });
+      req.end(body);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.https.destroy();
+    this.http.destroy();
+  }
+}
+
+/** undici with its EnvHttpProxyAgent: HTTPS_PROXY/HTTP_PROXY and NO_PROXY. */
+class ProxyStack implements Stack {
+  readonly name = 'undici (proxy)';
+  private dispatcher: Promise<Dispatcher> | undefined;
+
+  constructor(
+    private readonly secureContext: SecureContext | undefined,
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async send(url: URL, method: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal, maxBodyBytes: number): Promise<Answer> {
+    this.dispatcher ??= makeDispatcher(this.secureContext, this.env, this.timeoutMs);
+    const [dispatcher, { request }] = await Promise.all([this.dispatcher, undici()]);
+    const r = await request(url, { method: method as Dispatcher.HttpMethod, headers, body, dispatcher, signal });
+    const text = await readCapped(r.body, url, method, maxBodyBytes);
+    return { status: r.statusCode, headers: flatten(r.headers), text };
+  }
+
+  async close(): Promise<void> {
+    if (this.dispatcher) await (await this.dispatcher).close();
+  }
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -213,13 +310,14 @@ function describeNetworkError(err: unknown, url: URL): NetworkError {
 
 export class HttpClient {
   readonly baseUrl: string;
-  readonly dispatcher: Dispatcher;
+  private readonly stack: Stack;
   private readonly deadline: AbortSignal | undefined;
   private readonly timeoutMs: number;
   private readonly attempts: number;
   private readonly debug: (line: string) => void;
   private readonly maxBodyBytes: number;
   private readonly signal: AbortSignal | undefined;
+  private announced = false;
 
   constructor(opts: HttpOptions) {
     checkTransport(opts.baseUrl, opts.env);
@@ -230,7 +328,8 @@ export class HttpClient {
     this.debug = opts.debug ?? (() => undefined);
     this.maxBodyBytes = opts.maxBodyBytes ?? MAX_BODY_BYTES;
     this.signal = opts.signal;
-    this.dispatcher = makeDispatcher(opts.caFile, opts.env, this.timeoutMs);
+    const secureContext = opts.caFile ? trustingAlso(readCaFile(opts.caFile), opts.env) : undefined;
+    this.stack = proxySettings(opts.env) ? new ProxyStack(secureContext, opts.env, this.timeoutMs) : new NodeStack(secureContext);
     this.deadline = opts.deadlineMs ? AbortSignal.timeout(opts.deadlineMs) : undefined;
   }
 
@@ -251,28 +350,25 @@ export class HttpClient {
       body = JSON.stringify(req.body);
       headers['content-type'] = 'application/json';
     }
+    if (!this.announced) {
+      this.announced = true;
+      this.debug(`transport: ${this.stack.name}`);
+    }
     this.debugHeaders(req.method, url, headers);
     for (let attempt = 1; ; attempt++) {
       const started = Date.now();
       // A whole attempt, headers and body, must finish in time (undici's own timeouts only
       // bound the gaps between bytes, so a server dripping one byte a second would never end).
-      const signals = [AbortSignal.timeout(this.timeoutMs), ...(this.deadline ? [this.deadline] : []), ...(cancel ? [cancel] : [])];
+      const timeout = AbortSignal.timeout(this.timeoutMs);
+      const signals = [timeout, ...(this.deadline ? [this.deadline] : []), ...(cancel ? [cancel] : [])];
       let res: HttpResponse;
       try {
-        const r = await request(url, {
-          method: req.method,
-          headers,
-          body,
-          dispatcher: this.dispatcher,
-          signal: AbortSignal.any(signals),
-        });
-        const text = await readCapped(r.body, url, req.method, this.maxBodyBytes);
-        res = { status: r.statusCode, headers: flatten(r.headers), text, attempts: attempt, url: url.toString(), method: req.method, receivedAt: Date.now() };
+        const a = await this.stack.send(url, req.method, headers, body, AbortSignal.any(signals), this.maxBodyBytes);
+        res = { ...a, attempts: attempt, url: url.toString(), method: req.method, receivedAt: Date.now() };
       } catch (err) {
         if (cancel?.aborted) throw new CancelledError();
         if (err instanceof AnkraError) throw err;
-        if (this.deadline?.aborted) throw describeNetworkError(new TimeoutFailure(), url);
-        const failure = describeNetworkError(err, url);
+        const failure = describeNetworkError(this.deadline?.aborted || timeout.aborted ? new TimeoutFailure() : err, url);
         this.debug(`${req.method} ${url} failed after ${Date.now() - started} ms: ${failure.message}`);
         if (retryable && attempt < this.attempts && !failure.tls) {
           await this.pause(backoff(attempt), cancel);
@@ -321,7 +417,7 @@ export class HttpClient {
   }
 
   async close(): Promise<void> {
-    await this.dispatcher.close();
+    await this.stack.close();
   }
 }
 
@@ -337,8 +433,12 @@ export function redactAuthorization(v: string): string {
   return `${scheme} [redacted]`;
 }
 
-/** A fetch for libraries that want one (openid-client), on ankra's dispatcher. */
-export function fetchVia(dispatcher: Dispatcher): typeof globalThis.fetch {
-  return ((url: string | URL, init?: RequestInit) =>
-    undiciFetch(url, { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1])) as unknown as typeof globalThis.fetch;
+/**
+ * A fetch for libraries that want one (openid-client): undici's, with ankra's transport
+ * settings (proxies, the extra CA, timeouts).
+ */
+export async function fetchWith(caFile: string | undefined, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<typeof globalThis.fetch> {
+  const secureContext = caFile ? trustingAlso(readCaFile(caFile), env) : undefined;
+  const [dispatcher, { fetch }] = await Promise.all([makeDispatcher(secureContext, env, timeoutMs), undici()]);
+  return ((url: string | URL, init?: RequestInit) => fetch(url, { ...(init as object), dispatcher } as Parameters<typeof fetch>[1])) as unknown as typeof globalThis.fetch;
 }

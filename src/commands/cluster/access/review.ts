@@ -54,7 +54,9 @@ Exit codes: 0 reviewed · ${FOUND_EXIT} a kind given to --fail-on was found · 1
     const outcomes = await fanOut(deps, accessCapable(all), 'Reviewing grants', (c) => grantsOn(deps, { id: c.id, label: c.name }));
     const code = reportFailures(deps, outcomes, 'review its grants');
     const listed = outcomes.filter((o): o is { cluster: Cluster; value: Grant[] } => o.value !== undefined);
-    const findings = reviewGrants({ clusters: listed.map((o) => ({ cluster: o.cluster, grants: o.value })), users, now: deps.now(), pendingForMs: opts.pendingFor });
+    // Pending ages on the server's clock, which stamped `created_at`.
+    const now = (await deps.api()).serverTime(deps.now());
+    const findings = reviewGrants({ clusters: listed.map((o) => ({ cluster: o.cluster, grants: o.value })), users, now, pendingForMs: opts.pendingFor });
     const counts = countKinds(findings);
     const grants = listed.reduce((n, o) => n + o.value.length, 0);
     const report = {
