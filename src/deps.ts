@@ -1,7 +1,7 @@
 /**
  * What a command runs with, built in one place: the process edges (environment, paths,
  * output, clock, a cancellation signal) and lazy adaptors for the outside world. Nothing
- * heavy is loaded until a command asks for it: `api()` imports the HTTP stack (undici) on
+ * heavy is loaded until a command asks for it: `api()` imports the HTTP stack (src/net/transport) on
  * first use, so `--help`, completion and local commands never pay for it.
  *
  * Tests build the real thing aimed at a temporary HOME and the emulator.
@@ -91,7 +91,7 @@ export class Deps {
 
   readonly debug = (line: string): void => this.out.debug(line);
 
-  /** The HTTP client for the API's base URL (imports undici on first use). */
+  /** The HTTP client for the API's base URL (imports the transport on first use). */
   http(): Promise<HttpClient> {
     this.httpClient ??= import('./net/transport').then(
       ({ HttpClient }) =>

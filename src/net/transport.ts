@@ -193,7 +193,7 @@ class NodeStack implements Stack {
     const all: OutgoingHttpHeaders = body === undefined ? headers : { ...headers, 'content-length': Buffer.byteLength(body) };
     return new Promise<Answer>((resolve, reject) => {
       const req = (tls ? httpsRequest : httpRequest)(url, { method, headers: all, agent: tls ? this.https : this.http, signal });
-      req.once('error', reject);
+      req.on('error', reject);
       req.once('response', (res: IncomingMessage) => {
         readCapped(res, url, method, maxBodyBytes).then((text) => resolve({ status: res.statusCode ?? 0, headers: flatten(res.headers), text }), reject);
       });
