@@ -9,7 +9,7 @@
  * main.cjs's imports of the CLI to `loadBundle(…/cli.cjs)`; from sources (tests, the type
  * check) the packages and modules load as usual.
  */
-import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join } from 'node:path';
 import { Script } from 'node:vm';
@@ -50,6 +50,25 @@ function writeQuietly(path: string, data: Buffer): void {
   }
 }
 
+/**
+ * Removes the caches of `name` that other versions or builds left (`<name>-<version>-<size>.bin`
+ * other than `keep`): each upgrade would otherwise leave a few hundred KB behind.
+ */
+function removeStale(dir: string, name: string, keep: string): void {
+  try {
+    for (const file of readdirSync(dir)) {
+      if (file === keep || !file.startsWith(`${name}-`) || !/^\d+\.\d+\.\d+\S*-\d+\.bin$/.test(file.slice(name.length + 1))) continue;
+      try {
+        unlinkSync(join(dir, file));
+      } catch {
+        // another ankra removed it first
+      }
+    }
+  } catch {
+    // the cache is an optimisation
+  }
+}
+
 /** The exports of `dist/cli/vendor/<name>.cjs`, compiled with the code cache. */
 export function loadVendor(name: string, bundleDir: string = __dirname): unknown {
   return loadBundle(join(bundleDir, 'vendor', `${name}.cjs`), name);
@@ -65,7 +84,8 @@ export function loadBundle(file: string, name: string): unknown {
   if (hit !== undefined) return hit;
   const source = readFileSync(file, 'utf8');
   const dir = cacheDir(process.env);
-  const cacheFile = dir ? join(dir, `${name}-${VERSION}-${statSync(file).size}.bin`) : undefined;
+  const cacheName = `${name}-${VERSION}-${statSync(file).size}.bin`;
+  const cacheFile = dir ? join(dir, cacheName) : undefined;
   let cachedData: Buffer | undefined;
   try {
     if (cacheFile) cachedData = readFileSync(cacheFile);
@@ -80,7 +100,10 @@ export function loadBundle(file: string, name: string): unknown {
   loaded.set(name, mod.exports);
   if (cacheFile && (!cachedData || script.cachedDataRejected)) {
     // At exit, when the functions the command ran have been compiled too.
-    pending.push(() => writeQuietly(cacheFile, script.createCachedData()));
+    pending.push(() => {
+      writeQuietly(cacheFile, script.createCachedData());
+      if (dir) removeStale(dir, name, cacheName);
+    });
     if (!exitHooked) {
       exitHooked = true;
       process.once('exit', () => {
