@@ -87,7 +87,15 @@ function readValue<T>(what: string, raw: string, parse: (s: string) => T, choice
 /** The spec behind each command of a built tree, and the groups' examples. */
 const SPECS = new WeakMap<Command, CommandSpec | GroupSpec>();
 
-export function buildProgram(commands: readonly CommandSpec[], groups: readonly GroupSpec[], invoke: Invoke): Command {
+/**
+ * The commander tree. With `argv`, only the commands whose every word is in argv are built in
+ * full (the one commander dispatches to is among them); the others are stubs that list the
+ * same way in a parent's help (name, summary, arguments, whether they take options), which
+ * spares building ~100 options on every run. Without `argv`, the whole tree (completion
+ * scripts, the man page).
+ */
+export function buildProgram(commands: readonly CommandSpec[], groups: readonly GroupSpec[], invoke: Invoke, argv?: readonly string[]): Command {
+  const words = argv ? new Set(argv) : undefined;
   const program = new Command('ankra')
     .description('Ankra Cluster Access from the terminal: grant teammates Kubernetes access, and reach clusters with plain kubectl')
     .usage('[options] <command>')
@@ -113,7 +121,14 @@ export function buildProgram(commands: readonly CommandSpec[], groups: readonly 
         void key;
         cmd.addArgument(argument);
       }
-      for (const [key, f] of Object.entries(spec.flags)) {
+      const flags = Object.entries(spec.flags);
+      if (words && !path.every((w) => words.has(w))) {
+        // A stub: one option is enough for "[options]" in the parent's list of commands.
+        const [first] = flags;
+        if (first) cmd.addOption(optionFor(first[0], first[1]));
+        continue;
+      }
+      for (const [key, f] of flags) {
         // A flag that is also the positional (`--cluster` beside `[cluster]`) works, but help shows one form.
         const o = optionFor(key, f);
         if (key in spec.args) o.hideHelp();

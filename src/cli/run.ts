@@ -82,7 +82,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const flags = globalsOf(raw, env);
     debug = flags.debug;
     spec.check?.(opts as never);
-    const deps = new Deps(flags, env, { signal: abort.signal, tree: () => treeOf(program as Command) });
+    const deps = new Deps(flags, env, { signal: abort.signal, tree: () => treeOf(wholeTree()) });
     try {
       exitCode = await spec.run(opts as never, deps);
     } finally {
@@ -90,22 +90,33 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     }
   };
 
+  const configure = (c: Command) => {
+    c.exitOverride();
+    c.configureOutput({
+      writeOut: (s) => writeStdout(s),
+      writeErr: (s) => writeStderr(s),
+      outputError: () => undefined,
+      // Not commander's defaults, which touch process.stdout (loading streams) even for a pipe.
+      getOutHelpWidth: () => stdoutColumns() ?? 80,
+      getErrHelpWidth: () => stderrColumns() ?? 80,
+      getOutHasColors: () => false,
+      getErrHasColors: () => false,
+    });
+    c.commands.forEach(configure);
+  };
+  // The whole tree, for commands that walk it (completion scripts, `ankra help …`).
+  let whole: Command | undefined;
+  const wholeTree = (): Command => {
+    if (!whole) {
+      whole = buildProgram(COMMANDS, GROUPS, invoke);
+      configure(whole);
+    }
+    return whole;
+  };
+
   try {
-    program = buildProgram(COMMANDS, GROUPS, invoke);
-    const configure = (c: Command) => {
-      c.exitOverride();
-      c.configureOutput({
-        writeOut: (s) => writeStdout(s),
-        writeErr: (s) => writeStderr(s),
-        outputError: () => undefined,
-        // Not commander's defaults, which touch process.stdout (loading streams) even for a pipe.
-        getOutHelpWidth: () => stdoutColumns() ?? 80,
-        getErrHelpWidth: () => stderrColumns() ?? 80,
-        getOutHasColors: () => false,
-        getErrHasColors: () => false,
-      });
-      c.commands.forEach(configure);
-    };
+    // Built in full only along argv's words: the rest are stubs (see buildProgram).
+    program = buildProgram(COMMANDS, GROUPS, invoke, argv);
     configure(program);
     // `ankra` alone, or a group alone (`ankra cluster`): its help, on stdout, as an answer.
     const group = groupAt(program, argv);
