@@ -39,6 +39,19 @@ afterAll(async () => {
 });
 
 describe('version and help', () => {
+  it("a group's help lists its commands exactly as the whole tree does (`ankra help` builds all of it; a run builds only argv's path)", async () => {
+    for (const group of [[], ['cluster'], ['cluster', 'access'], ['cluster', 'kubeconfig'], ['org'], ['auth']]) {
+      const lazy = await ankra([...group, '--help'], { env: admin });
+      const whole = await ankra(['help', ...group], { env: admin });
+      expect(lazy.code, lazy.stderr).toBe(0);
+      expect(lazy.stdout).toContain('Commands:\n');
+      expect(lazy.stdout).toBe(whole.stdout);
+    }
+    const access = (await ankra(['cluster', 'access', '--help'], { env: admin })).stdout;
+    expect(access).toMatch(/^ {2}grant \[options\] <email> /m);
+    expect(access).toMatch(/^ {2}list \[options\] \[cluster\] /m);
+  });
+
   it('`ankra version` says the version, Node and the platform; -o json too', async () => {
     const r = await ankra(['version'], { env: admin });
     expect(r.stdout).toBe(`ankra ${pkg.version} (Node ${process.version}, ${process.platform}-${process.arch})\n`);

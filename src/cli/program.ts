@@ -102,7 +102,7 @@ export function buildProgram(commands: readonly CommandSpec[], groups: readonly 
     .helpCommand(false)
     .helpOption('-h, --help', 'show help for a command')
     .showSuggestionAfterError(true)
-    .addHelpText('after', `${examplesText(['ankra login', 'ankra cluster kubeconfig add staging --use && kubectl get pods', 'ankra doctor'])}\nMore: \`ankra help COMMAND…\`, \`ankra help options|environment|exit-codes\`.\n${POINTER}\n`);
+    .addHelpText('after', `${examplesText(['ankra login', 'ankra cluster kubeconfig add staging --use && kubectl get pods', 'ankra doctor'])}\nMore: \`ankra help COMMAND…\`, \`ankra help options|environment|exit-codes\`.\n${POINTER}`);
   for (const [key, f] of Object.entries(GLOBAL_FLAGS)) program.addOption(optionFor(key, f).hideHelp());
   program.addOption(new Option('-v, --version', 'print the version').hideHelp());
   program.addOption(new Option('--no-color', 'plain output without colour').hideHelp());
@@ -134,7 +134,7 @@ export function buildProgram(commands: readonly CommandSpec[], groups: readonly 
         if (key in spec.args) o.hideHelp();
         cmd.addOption(o);
       }
-      cmd.addHelpText('after', `${examplesText(spec.examples)}\n${POINTER}\n`);
+      cmd.addHelpText('after', `${examplesText(spec.examples)}\n${POINTER}`);
       cmd.action(async (...received: unknown[]) => {
         const self = received[received.length - 1] as Command;
         const rawArgs = received.slice(0, Object.keys(spec.args).length);
@@ -146,7 +146,7 @@ export function buildProgram(commands: readonly CommandSpec[], groups: readonly 
   // Groups were made where their first command is; now they get their words.
   for (const g of groups) {
     const cmd = at(program, g.path).description(g.summary).helpCommand(false).helpOption('-h, --help', 'show help for this command');
-    cmd.addHelpText('after', `${examplesText(g.examples)}\n${POINTER}\n`);
+    cmd.addHelpText('after', `${examplesText(g.examples)}\n${POINTER}`);
     SPECS.set(cmd, g);
   }
   return program;
