@@ -79,7 +79,8 @@ describe('version and help', () => {
       expect(environment.stdout, v).toMatch(new RegExp(`^  ${v}\\b`, 'm'));
     }
     const codes = await ankra(['help', 'exit-codes'], { env: admin });
-    for (let c = 0; c <= 7; c++) expect(codes.stdout).toMatch(new RegExp(`^  ${c}  `, 'm'));
+    for (const c of [0, 1, 2, 3, 4, 5, 6, 7, 10]) expect(codes.stdout).toMatch(new RegExp(`^  ${c} +\\S`, 'm'));
+    expect(codes.stdout).toMatch(/^ {2}10 +found \(ankra's own\): `cluster access diff` saw drift/m);
   });
 
   it('the exec plugin is hidden from help; on a terminal it warns before printing a token', async () => {
@@ -133,6 +134,18 @@ describe('one way to name a cluster: positional or --cluster', () => {
     const both = await ankra(['cluster', 'access', 'list', 'staging', '--cluster', 'prod-eu'], { env: admin });
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/^ankra: cluster given twice \("staging" and --cluster "prod-eu"\); give it once/);
+  });
+
+  it('cluster select too, and it needs one of them', async () => {
+    const sel = box({ ANKRA_API_TOKEN: emu.tokens[EMAIL.admin] }).env;
+    const a = await ankra(['cluster', 'select', 'prod-eu', '-o', 'json'], { env: sel });
+    const b = await ankra(['cluster', 'select', '--cluster', 'prod-eu', '-o', 'json'], { env: sel });
+    expect([a.code, b.code], a.stderr + b.stderr).toEqual([0, 0]);
+    expect(JSON.parse(b.stdout)).toMatchObject({ id: emu.ids.clusters.prodEu, name: 'prod-eu' });
+    expect(b.stdout).toBe(a.stdout);
+    const none = await ankra(['cluster', 'select'], { env: sel });
+    expect([none.code, none.stderr]).toEqual([2, 'ankra: no cluster given; name it: `ankra cluster select staging`\n']);
+    expect((await ankra(['cluster', 'select', '--help'], { env: sel })).stdout).toMatch(/^Usage: ankra cluster select \[options\] \[cluster\]\n/);
   });
 });
 

@@ -222,6 +222,9 @@ describe('npm install -g of the tarball, on a machine without build tools', () =
     expect(r.stdout).toMatch(/^ANKRA\(1\)/);
     for (const cmd of ['ankra login', 'ankra cluster access grant', 'ankra cluster kubeconfig add', 'ankra doctor']) expect(r.stdout).toContain(cmd);
     expect(r.stdout).toMatch(/ENVIRONMENT[\s\S]*ANKRA_API_TOKEN[\s\S]*EXIT STATUS/);
+    const exits = r.stdout.slice(r.stdout.indexOf('EXIT STATUS'));
+    for (const c of ['0', '6', '7', '10']) expect(exits).toMatch(new RegExp(`^ {7}${c}\\s`, 'm'));
+    expect(exits).toContain('saw drift');
   });
 
   it('runs the CLI and the exec credential plugin against Ankra, with a cache hit on the second call', async () => {

@@ -5,6 +5,7 @@
 import { describeFlag } from './program';
 import { GLOBAL_FLAGS, NEGATABLE } from './globals';
 import { flagName } from './spec';
+import { FOUND_EXIT } from '../access/docs';
 
 export const TOPICS = ['options', 'environment', 'exit-codes'] as const;
 export type Topic = (typeof TOPICS)[number];
@@ -42,6 +43,7 @@ export const EXIT_CODES: Array<[number, string]> = [
   [5, 'waiting timed out, or the cluster is offline'],
   [6, 'authentication: not logged in, expired or refused; also "you have no grant on this cluster"'],
   [7, 'permission denied: this needs an organisation admin'],
+  [FOUND_EXIT, 'found (ankra\'s own): `cluster access diff` saw drift, or `cluster access review --fail-on` found a listed kind'],
 ];
 
 export function topicText(topic: Topic): string {
@@ -54,7 +56,7 @@ export function topicText(topic: Topic): string {
     case 'environment':
       return `Environment variables ankra reads:\n\n${table(ENVIRONMENT)}`;
     case 'exit-codes':
-      return `Exit codes (the same as Ankra's Go CLI):\n\n${table(EXIT_CODES.map(([c, s]) => [String(c), s]))}`;
+      return `Exit codes (0–7 the same as Ankra's Go CLI):\n\n${table(EXIT_CODES.map(([c, s]) => [String(c), s]))}`;
   }
 }
 
