@@ -266,6 +266,23 @@ const canBindMount = await (async () => {
 })();
 if (!canBindMount) process.stderr.write('kubeconfig-cli: the bind-mount case is skipped: mount --bind needs root and a sandbox that permits it\n');
 
+/** Whether this process may bind-mount a file (root, and a sandbox that allows it). */
+const BIND_MOUNT_REFUSAL = await (async () => {
+  if (process.getuid?.() !== 0) return `mount --bind needs root (this is uid ${process.getuid?.()})`;
+  const dir = join(ROOT, 'node_modules', '.cache', `ankra-bind-probe-${process.pid}`);
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'a'), '');
+    writeFileSync(join(dir, 'b'), '');
+    await promisify(execFile)('mount', ['--bind', join(dir, 'a'), join(dir, 'b')]);
+    await promisify(execFile)('umount', [join(dir, 'b')]);
+    return undefined;
+  } catch (err) {
+    return `mount --bind is not permitted here: ${(err as Error).message.split('\n')[0]}`;
+  }
+})();
+if (BIND_MOUNT_REFUSAL) process.stderr.write(`kubeconfig-cli: the bind-mount test is skipped: ${BIND_MOUNT_REFUSAL}\n`);
+
 describe('kubeconfig files as people have them', () => {
   const KUBECTL_STYLE = join(ROOT, 'fixtures', 'kubeconfig', 'kubectl-style.yaml');
   const run$ = promisify(execFile);
@@ -279,6 +296,33 @@ describe('kubeconfig files as people have them', () => {
     for (const w of words) expect(lines[0]).toContain(w);
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
   }
+
+  it.skipIf(BIND_MOUNT_REFUSAL !== undefined)('a bind-mounted kubeconfig (rename refused: EBUSY) is written in place, and --debug says so', async () => {
+    const b = box('bob');
+    const host = join(b.dir, 'host-config');
+    copyFileSync(KUBECTL_STYLE, host);
+    chmodSync(host, 0o640);
+    mkdirSync(join(b.home, '.kube'));
+    writeFileSync(b.kubeconfig, '');
+    await run$('mount', ['--bind', host, b.kubeconfig]);
+    try {
+      const inode = statSync(b.kubeconfig).ino;
+      const r = ok(await run(b, ['cluster', 'kubeconfig', 'add', 'staging', '--debug']));
+      expect(r.stderr).toContain(`debug: wrote ${b.kubeconfig}: in place (rename refused: EBUSY), spliced into the original text\n`);
+      expect(statSync(b.kubeconfig).ino).toBe(inode);
+      // the host's file is the one that changed, with its mode; nothing is left beside the mount
+      const written = readFileSync(host, 'utf8');
+      expect(written.startsWith(readFileSync(KUBECTL_STYLE, 'utf8').split('\n')[0] ?? '')).toBe(true);
+      expect(parseYaml(written).contexts.map((c: { name: string }) => c.name)).toContain('ankra-staging');
+      expect(statSync(host).mode & 0o777).toBe(0o640);
+      expect(readdirSync(join(b.home, '.kube'))).toEqual(['config']);
+      const removed = ok(await run(b, ['cluster', 'kubeconfig', 'remove', 'staging', '--debug']));
+      expect(removed.stderr).toContain(`debug: wrote ${b.kubeconfig}: in place (rename refused: EBUSY)\n`);
+      expect(readFileSync(host)).toEqual(readFileSync(KUBECTL_STYLE));
+    } finally {
+      await run$('umount', [b.kubeconfig]).catch(() => undefined);
+    }
+  });
 
   it('a read-only kubeconfig is refused (exit 1) and keeps its bytes and mode', async () => {
     const b = box('bob');
