@@ -15,7 +15,7 @@
  */
 import { route } from './main-dispatch';
 import { serveFromCache } from './fastpath/kube-token';
-import { messageOf } from './errors';
+import { reportError } from './ui/report';
 import { writeStderr, writeStdout } from './ui/stdio';
 import { versionLine } from './version';
 
@@ -40,8 +40,5 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
 // Output is written synchronously, so exiting at once loses nothing, and a hung keychain call
 // or a lingering socket cannot keep the process (and kubectl waiting on it) alive.
 void main(process.argv.slice(2), process.env)
-  .catch((err: unknown) => {
-    writeStderr(`ankra: ${messageOf(err)}\n`);
-    return 1;
-  })
+  .catch((err: unknown) => reportError(err, { debug: process.argv.includes('--debug') }) || 1)
   .then((code) => process.exit(code));

@@ -34,6 +34,7 @@ import { resolvePaths } from '../core/paths';
 import { AccessUnavailableError, AnkraError, ApiError, Exit, NoGrantError, NotFoundError, UsageError, exitCodeOf, messageOf, oneLine } from '../errors';
 import { execApiVersion, execCredential } from '../fastpath/exec-credential';
 import type { KubeTokenArgs } from '../main-dispatch';
+import { reportError } from '../ui/report';
 import { writeStderr, writeStdout } from '../ui/stdio';
 import { saneExpiry } from './expiry';
 
@@ -54,7 +55,7 @@ const GRANT_GRACE_MS = 1_000;
 /** The per-key lock: the holder makes at most one mint (45 s deadline) and one check (5 s). */
 const LOCK = { what: 'the token cache', timeoutMs: 60_000, staleMs: 60_000, maxAgeMs: 120_000 };
 
-/** `ankra cluster kube-token` parsed by commander (src/cli.ts): the same as from src/main.ts. */
+/** `ankra cluster kube-token` parsed by commander (src/commands/cluster/kube-token.ts): the same as from src/main.ts. */
 export function mintWithArgs(args: KubeTokenArgs, env: NodeJS.ProcessEnv): Promise<number> {
   return runPlugin(args, env);
 }
@@ -213,13 +214,11 @@ function usableExpiry(minted: Minted, nowMs: number, debug: (line: string) => vo
   return new Date(sane.ms).toISOString();
 }
 
-/** Print the failure once per caller, remember it briefly, and return its exit code. */
+/** Print the failure once per caller (through the CLI's reportError), remember it briefly, and return its exit code. */
 function fail(err: unknown, args: KubeTokenArgs, caller: string | undefined, where: { dir: string; key: string } | undefined): number {
-  const message = messageOf(err);
   const code = exitCodeOf(err) || Exit.FAILURE;
-  const tell = where ? rememberError(where.dir, where.key, { message, exitCode: code, replay: lasting(err) }, caller, Date.now()) : true;
-  if (tell) writeStderr(`ankra: ${message}\n`);
-  if (args.debug && err instanceof Error && err.stack) writeStderr(`${err.stack}\n`);
+  const tell = where ? rememberError(where.dir, where.key, { message: messageOf(err), exitCode: code, replay: lasting(err) }, caller, Date.now()) : true;
+  if (tell) reportError(err, { debug: args.debug });
   return code;
 }
 

@@ -26,8 +26,8 @@ import {
   trackedCaller,
 } from '../cache/token-cache';
 import { CHECK_COMMAND, type KubeTokenArgs } from '../main-dispatch';
+import { reportMessage } from '../ui/report';
 import { writeStderr, writeStdout } from '../ui/stdio';
-import { oneLine } from '../errors';
 import { execApiVersion, execCredential } from './exec-credential';
 
 export { parseKubeTokenArgs, type KubeTokenArgs } from '../main-dispatch';
@@ -71,7 +71,7 @@ export async function serveFromCache(args: KubeTokenArgs, env: NodeJS.ProcessEnv
 
   const error = readCachedError(dir, key, nowMs);
   if (error && error.replay !== false) {
-    if (tellReplayed(dir, key, error, caller)) writeStderr(`ankra: ${oneLine(error.message)}\n`);
+    if (tellReplayed(dir, key, error, caller)) reportMessage(error.message);
     return error.exit_code;
   }
   return undefined;

@@ -4,7 +4,7 @@
  * the exit code. Used by the CLI's runner and by the exec credential plugin. Node built-ins
  * only (the plugin imports it).
  */
-import { CancelledError, exitCodeOf, messageOf, type ExitCode } from '../errors';
+import { CancelledError, exitCodeOf, messageOf, oneLine, type ExitCode } from '../errors';
 import { writeStderr } from './stdio';
 
 export interface ReportOptions {
@@ -14,8 +14,16 @@ export interface ReportOptions {
 }
 
 export function reportError(err: unknown, opts: ReportOptions): ExitCode {
-  const prefix = opts.color ? '\u001b[31mankra:\u001b[39m' : 'ankra:';
-  writeStderr(`${prefix} ${messageOf(err)}\n`);
+  reportMessage(messageOf(err), opts);
   if (opts.debug && err instanceof Error && err.stack && !(err instanceof CancelledError)) writeStderr(`${err.stack}\n`);
   return exitCodeOf(err);
+}
+
+/**
+ * The line of a failure known only by its message: the exec plugin replaying one it
+ * remembered (`cache/token-cache.ts`) for the next calls of the same kubectl command.
+ */
+export function reportMessage(message: string, opts: Pick<ReportOptions, 'color'> = {}): void {
+  const prefix = opts.color ? '\u001b[31mankra:\u001b[39m' : 'ankra:';
+  writeStderr(`${prefix} ${oneLine(message)}\n`);
 }

@@ -2,7 +2,8 @@
 //  1. only the output modules (src/ui/) write to the terminal: no `console.*`,
 //     `process.stdout` or `process.stderr` anywhere else;
 //  2. one owner per outside package: each library is imported only by the module(s) that
-//     own it (undici by the transport, commander by the command tree, …);
+//     own it (undici by the transport, commander by the command tree, …), whether through
+//     `import`, `import()`, `require()` or `importPackage()`;
 //  3. no import circles: the modules form a tree of layers (static and dynamic imports;
 //     `import type` carries nothing at run time and is left out).
 // Exit 1 with file:line for each problem.
@@ -27,6 +28,8 @@ export const OWNERS = {
   '@kubernetes/client-node': ['kube/client.ts'],
 };
 const mayWrite = (rel) => rel.startsWith('ui/');
+/** The loaders themselves, which take the name they are given. */
+const LOADERS = ['core/esm.ts', 'core/vendor.ts'];
 
 function* files(dir) {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -77,6 +80,11 @@ for (const file of files(src)) {
       imported(node, node.moduleSpecifier.text, node.isTypeOnly);
     } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteral(node.arguments[0])) {
       imported(node, node.arguments[0].text, false);
+    } else if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && (node.expression.text === 'require' || node.expression.text === 'importPackage')) {
+      // require('x') and importPackage('x') (src/core/esm.ts) load a package as surely as import does
+      const [arg] = node.arguments;
+      if (arg && ts.isStringLiteral(arg)) imported(node, arg.text, false);
+      else if (!LOADERS.includes(rel)) problems.push(`${at(node)}: ${node.expression.text}() of a computed name hides which package it loads (name it with a string)`);
     } else if (ts.isImportTypeNode(node)) {
       // typeof import('x'): a type only
     } else if (ts.isPropertyAccessExpression(node) || ts.isElementAccessExpression(node)) {
