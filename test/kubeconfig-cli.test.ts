@@ -94,6 +94,35 @@ describe('ankra cluster kubeconfig', () => {
     expect(none.stderr).toContain('you have no access grant on any cluster');
   });
 
+  it('--all as an organisation admin mints only where the grant lists show a grant of theirs: no 429 under a mint limit of 2 a minute', async () => {
+    const fleet = (i: number) => `c1000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+    const granted: Array<[string, string]> = [];
+    for (const i of [3, 7]) {
+      const res = await emu.api('POST', `/api/v1/clusters/${fleet(i)}/access/grants`, { token: emu.tokens[EMAIL.admin], body: { user_email: EMAIL.admin, scope: 'cluster', role: 'view' } });
+      expect([200, 201]).toContain(res.status);
+      granted.push([fleet(i), (res.body as { grant: { id: string } }).grant.id]);
+    }
+    await emu.hook('POST', 'rate-limit', { k8s_token_per_minute: 2 });
+    try {
+      await emu.clearRequests();
+      const b = box('admin');
+      const r = ok(await run(b, ['cluster', 'kubeconfig', 'add', '--all']));
+      expect(parseYaml(readFileSync(b.kubeconfig, 'utf8')).contexts.map((c: { name: string }) => c.name)).toEqual(['ankra-fleet-3', 'ankra-fleet-7']);
+      expect(r.stderr).not.toContain('skipped');
+      const log = await emu.requests();
+      const mints = log.filter((e) => e.method === 'POST' && e.path.endsWith('/k8s-token'));
+      expect(mints.map((e) => e.path).sort()).toEqual(granted.map(([id]) => `/api/v1/clusters/${id}/k8s-token`).sort());
+      expect(log.filter((e) => e.status === 429)).toEqual([]);
+      // every cluster's grant list was read once instead
+      const lists = log.filter((e) => e.method === 'GET' && e.path.endsWith('/access/grants'));
+      expect(lists.length).toBe(new Set(lists.map((e) => e.path)).size);
+      expect(lists.length).toBeGreaterThanOrEqual(22);
+    } finally {
+      await emu.hook('POST', 'rate-limit', { k8s_token_per_minute: 60 });
+      for (const [cluster, id] of granted) await emu.api('DELETE', `/api/v1/clusters/${cluster}/access/grants/${id}`, { token: emu.tokens[EMAIL.admin] });
+    }
+  });
+
   it('says why a cluster cannot be added: a sandbox, or no access gateway for the deployment', async () => {
     const b = box('bob');
     const sandboxCluster = await run(b, ['cluster', 'kubeconfig', 'add', 'sandbox-1']);

@@ -10,14 +10,14 @@ import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { defineCommand, flag } from '../../../cli/spec';
 import type { ClusterTarget, MintedToken } from '../../../api/ankra';
-import type { Cluster } from '../../../api/types';
+import type { Cluster, Grant } from '../../../api/types';
 import type { Deps } from '../../../deps';
 import { certificatesOf } from '../../../core/pem';
-import { AccessUnavailableError, NoGrantError, NotFoundError, RateLimitedError, UsageError, messageOf, shellWord } from '../../../errors';
+import { AccessUnavailableError, AuthError, NoGrantError, NotFoundError, PermissionError, RateLimitedError, UsageError, messageOf, shellWord } from '../../../errors';
 import { rememberForCompletion } from '../../../completion/cache';
 import { orgLabel } from '../../../lookup/organisations';
 import { clusterArg, clusterFlag, kubeconfigFlag } from '../../shared/flags';
-import { accessCapable } from '../../shared/fanout';
+import { accessCapable, fanOut } from '../../shared/fanout';
 import { otherOrgsWithAccess } from '../../shared/other-orgs';
 import { parseNamespace } from '../../shared/values';
 import { cacheMinted } from '../../shared/token';
@@ -143,14 +143,42 @@ const sleep = (ms: number, signal: AbortSignal) =>
   });
 
 /**
+ * For an organisation admin, the clusters holding a grant of theirs, read from the grant
+ * lists (GETs, outside the per-user mint limit), so that `--all` mints only where there is
+ * something to add: an admin of 500 clusters with grants on 3 makes 3 mints, not 500.
+ * Anyone who may not list grants (a member: one 403, on the first cluster) gets every
+ * cluster back, to be proven by mints; so does a cluster whose list failed.
+ */
+async function withOwnGrants(deps: Deps, clusters: readonly Cluster[]): Promise<readonly Cluster[]> {
+  const [first] = clusters;
+  if (!first || clusters.length === 1) return clusters;
+  const me = (await deps.organisations.me().catch(() => undefined))?.email?.toLowerCase();
+  if (!me) return clusters;
+  const api = await deps.api();
+  const mine = (grants: readonly Grant[]) => grants.some((g) => g.user_email?.toLowerCase() === me);
+  let keepFirst: boolean;
+  try {
+    keepFirst = mine(await api.grants({ id: first.id, label: first.name }));
+  } catch (err) {
+    if (err instanceof PermissionError || err instanceof AuthError) return clusters;
+    keepFirst = true;
+  }
+  const rest = await fanOut(deps, clusters.slice(1), 'Reading your grants', (c) => api.grants({ id: c.id, label: c.name }));
+  const kept = [...(keepFirst ? [first] : []), ...rest.filter((o) => o.error !== undefined || mine(o.value ?? [])).map((o) => o.cluster)];
+  deps.debug(`--all: grants of ${me} on ${kept.length} of ${clusters.length} clusters (from their grant lists)`);
+  return kept;
+}
+
+/**
  * Every cluster the caller can reach: one mint per cluster (it proves the grant and names
  * the server), paced under the per-user mint limit: a 429 slows everything down to its
  * Retry-After instead of failing. Failures other than "no grant" are reported per cluster.
  */
 async function reachableClusters(deps: Deps): Promise<{ found: Reachable[]; failed: number }> {
   const api = await deps.api();
-  const clusters = accessCapable(await deps.clusters.all());
-  rememberForCompletion(deps.paths.cacheDir, deps.target.baseUrl, await deps.organisations.chosenId(), 'clusters', clusters.map((c) => c.name));
+  const capable = accessCapable(await deps.clusters.all());
+  rememberForCompletion(deps.paths.cacheDir, deps.target.baseUrl, await deps.organisations.chosenId(), 'clusters', capable.map((c) => c.name));
+  const clusters = await withOwnGrants(deps, capable);
   const found: Reachable[] = [];
   const failed: Array<{ cluster: Cluster; error: unknown }> = [];
   const unavailable: AccessUnavailableError[] = [];
