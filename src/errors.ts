@@ -74,6 +74,13 @@ export class AuthError extends AnkraError {
 /** The caller has no grant on the cluster (exit 6, like other authentication failures). */
 export class NoGrantError extends AuthError {}
 
+/**
+ * A 403 on a call that needs an organisation admin (managing grants), whose body is not
+ * `permission_denied` (the contract leaves a member's 403 body open): exit 6, as Ankra's Go
+ * CLI maps every other 403, with the cause a member needs to read.
+ */
+export class AdminOnlyError extends AuthError {}
+
 /** Platform RBAC said no: `{"detail":"permission_denied"}` (e.g. not an organisation admin). */
 export class PermissionError extends AnkraError {
   constructor(message: string, opts?: ErrorOptions) {

@@ -164,7 +164,12 @@ describe('grant, list and revoke', () => {
     expect(new Set(admin.map((g) => g.user_email))).toEqual(new Set([EMAIL.alice, EMAIL.bob]));
     const alice = await as('alice', ['cluster', 'access', 'list', 'staging']);
     expect(alice.code).toBe(7);
-    expect(alice.stderr).toBe('ankra: listing the grants on staging needs an organisation admin; to check your own access, run `ankra doctor staging`\n');
+    expect(alice.stderr).toBe('ankra: listing the grants on staging needs an organisation admin; to check your own access, run `ankra doctor --cluster staging`\n');
+    // The contract leaves a member's 403 body open: another detail says the same, with exit 6
+    // (Ankra's Go CLI gives 7 to permission_denied only).
+    await emu.hook('POST', 'faults', { path_prefix: `/api/v1/clusters/${emu.ids.clusters.staging}/access/grants`, method: 'GET', status: 403, detail: 'Only organisation admins can manage cluster access', times: 1 });
+    const plain = await as('alice', ['cluster', 'access', 'list', 'staging']);
+    expect([plain.code, plain.stderr]).toEqual([6, 'ankra: listing the grants on staging needs an organisation admin; to check your own access, run `ankra doctor --cluster staging`\n']);
   });
 
   it("lists the organisation's members, marking invitations, for admins and members alike; no cluster needed", async () => {

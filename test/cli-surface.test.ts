@@ -245,7 +245,7 @@ describe('text from the server never reaches a terminal raw', () => {
     // named by its (hostile) name, a copy-paste hint carries it in single quotes
     const byName = await ankra(['cluster', 'access', 'list', NAMES[2] ?? ''], { env: alice });
     expect(byName.code).toBe(7);
-    expect(byName.stderr).toBe("ankra: listing the grants on x$(touch /tmp/ankra-pwned) needs an organisation admin; to check your own access, run `ankra doctor 'x$(touch /tmp/ankra-pwned)'`\n");
+    expect(byName.stderr).toBe("ankra: listing the grants on x$(touch /tmp/ankra-pwned) needs an organisation admin; to check your own access, run `ankra doctor --cluster 'x$(touch /tmp/ankra-pwned)'`\n");
   });
 
   it('on a terminal too (colours on): only our own colour codes', async () => {

@@ -167,14 +167,14 @@ export class AnkraApi {
 
   async grants(cluster: ClusterTarget): Promise<Grant[]> {
     const c = new Checker('GET /api/v1/clusters/{id}/access/grants');
-    const body = await this.json({ method: 'GET', path: `${clusterPath(cluster.id)}/access/grants` }, { action: `list the grants on ${cluster.label}`, cluster: cluster.label });
+    const body = await this.json({ method: 'GET', path: `${clusterPath(cluster.id)}/access/grants` }, { action: `list the grants on ${cluster.label}`, cluster: cluster.label, adminOnly: true });
     const list = Array.isArray(body) ? body : c.object(body, '', { required: { result: 'array' } }).result;
     return (list as unknown[]).map((g, i) => grant(c, g, `result[${i}]`));
   }
 
   /** Creates a grant; a 409 (it exists already) is `undefined` for the caller to resolve. */
   async createGrant(cluster: ClusterTarget, req: GrantRequest): Promise<Grant | undefined> {
-    const about = { action: `grant access on ${cluster.label}`, cluster: cluster.label };
+    const about = { action: `grant access on ${cluster.label}`, cluster: cluster.label, adminOnly: true };
     const res = await this.send({ method: 'POST', path: `${clusterPath(cluster.id)}/access/grants`, body: req });
     if (res.status === 409) {
       const err = toError(res, about);
@@ -187,7 +187,7 @@ export class AnkraApi {
   }
 
   async deleteGrant(cluster: ClusterTarget, grantId: string): Promise<void> {
-    const about = { action: `revoke grant ${grantId} on ${cluster.label}`, cluster: cluster.label };
+    const about = { action: `revoke grant ${grantId} on ${cluster.label}`, cluster: cluster.label, adminOnly: true };
     this.parse(await this.send({ method: 'DELETE', path: `${clusterPath(cluster.id)}/access/grants/${encodeURIComponent(grantId)}` }), about);
   }
 

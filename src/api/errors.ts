@@ -8,6 +8,7 @@
 import { retryAfterMs } from '../core/time';
 import {
   AccessUnavailableError,
+  AdminOnlyError,
   AnkraError,
   ApiError,
   AuthError,
@@ -36,6 +37,8 @@ export interface About {
   email?: string;
   /** What to tell the user when the credential is rejected. */
   rejectedHint?: string;
+  /** The call needs an organisation admin (managing grants): any 403 but "no grant" says so. */
+  adminOnly?: boolean;
 }
 
 export function bodyOf(res: Pick<Answer, 'text'>): ErrorBody | undefined {
@@ -73,6 +76,11 @@ export function toError(res: Answer, about: About): AnkraError {
         });
       }
       if (detail === DETAIL.noAccess) return noGrant(cluster ?? 'this cluster', about.email);
+      if (about.adminOnly) {
+        return new AdminOnlyError(`${doing}: ${detail ?? 'forbidden'}; this needs an organisation admin`, {
+          hint: 'ask an admin of the organisation, or pick another organisation with --org',
+        });
+      }
       return new AuthError(`${doing}: ${detail ?? 'forbidden'}`, { hint: 'check --org (`ankra org list`), or ask an organisation admin' });
     case 404:
       if (detail === DETAIL.clusterNotFound) {

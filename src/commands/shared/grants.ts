@@ -3,7 +3,7 @@ import type * as TimersPromises from 'node:timers/promises';
 import type { ClusterTarget } from '../../api/ankra';
 import type { Grant, GrantRequest } from '../../api/types';
 import type { Deps } from '../../deps';
-import { CancelledError, ConflictError, PermissionError, RateLimitedError, shellWord } from '../../errors';
+import { AdminOnlyError, CancelledError, ConflictError, PermissionError, RateLimitedError, shellWord } from '../../errors';
 import type { Column, Style, View } from '../../ui/output';
 import { builtin } from '../../core/builtin';
 
@@ -69,9 +69,11 @@ export async function grantsOn(deps: Deps, cluster: ClusterTarget): Promise<Gran
   try {
     return await api.grants(cluster);
   } catch (err) {
-    if (err instanceof PermissionError) {
-      throw new PermissionError(`listing the grants on ${cluster.label} needs an organisation admin`, {
-        hint: `to check your own access, run \`ankra doctor ${shellWord(cluster.label)}\``,
+    // permission_denied (exit 7), or another 403 body (exit 6, as Ankra's Go CLI): the same words
+    if (err instanceof PermissionError || err instanceof AdminOnlyError) {
+      const Kind = err instanceof PermissionError ? PermissionError : AdminOnlyError;
+      throw new Kind(`listing the grants on ${cluster.label} needs an organisation admin`, {
+        hint: `to check your own access, run \`ankra doctor --cluster ${shellWord(cluster.label)}\``,
       });
     }
     throw err;
