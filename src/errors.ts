@@ -64,6 +64,17 @@ export class WaitTimeoutError extends AnkraError {
   }
 }
 
+/** A 422 of the API: the request's fields it refused (`user_email`, `namespace`…), from FastAPI's `loc`. */
+export class ValidationError extends UsageError {
+  constructor(
+    message: string,
+    readonly fields: readonly string[],
+    opts?: ErrorOptions,
+  ) {
+    super(message, opts);
+  }
+}
+
 /** Missing, expired or rejected credentials; also "you have no grant on this cluster". */
 export class AuthError extends AnkraError {
   constructor(message: string, opts?: ErrorOptions) {

@@ -403,6 +403,9 @@ describe('grant --replace', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('ankra: cannot grant access on staging: the Ankra API answered 500');
+    // It says what the person has now, and how to give it back.
+    expect(r.stderr).toMatch(/; the old grant \(view on cluster staging\) was already revoked, so bob@acme\.test has no access there now; run the change again, or give back what they had: `ankra cluster access grant bob@acme\.test --cluster staging --role view`\n$/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect((await emu.requests({ path: GRANTS(S) })).map((e) => `${call(e)} ${e.status}`)).toEqual([
       `GET ${GRANTS(S)} 200`,
       `DELETE ${GRANTS(S)}/${old.id} 200`,
@@ -410,6 +413,21 @@ describe('grant --replace', () => {
     ]);
     // The API has no update: the old grant is gone, and nothing took its place.
     expect(await state(S)).toEqual([]);
+  });
+
+  it('a scope change whose revoke of the old grant fails: the new grant on stdout, and how to finish', async () => {
+    const old = await grant(S, EMAIL.bob, 'view');
+    await emu.hook('POST', 'reconcile/now');
+    await emu.hook('POST', 'faults', { path_prefix: `${GRANTS(S)}/${old.id}`, method: 'DELETE', status: 503, times: 3 });
+    const r = await admin(['cluster', 'access', 'grant', EMAIL.bob, '--cluster', 'staging', '--role', 'edit', '--namespace', 'team-a', '--replace', '-o', 'json']);
+    expect(r.code).toBe(1);
+    const shown = JSON.parse(r.stdout) as Grant;
+    expect(shown).toMatchObject({ user_email: EMAIL.bob, role: 'edit', scope: 'namespace', namespace: 'team-a' });
+    const last = r.stderr.trim().split('\n').pop() ?? '';
+    expect(last).toMatch(new RegExp(`^ankra: cannot revoke grant ${old.id} on staging: .*503.*; bob@acme\\.test now has both edit on namespace team-a of staging and view on cluster staging; finish the change with \`ankra cluster access revoke ${old.id} --cluster staging\`$`));
+    expect(await state(S)).toEqual([`${EMAIL.bob}|*|view`, `${EMAIL.bob}|team-a|edit`]);
+    await emu.hook('DELETE', 'faults');
+    expect((await admin(['cluster', 'access', 'revoke', old.id, '--cluster', 'staging'])).code).toBe(0);
   });
 
   it('a scope change (cluster → namespace): the new grant first, then the old one goes', async () => {

@@ -116,7 +116,7 @@ async function make(deps: Deps, cluster: ClusterTarget, c: Change): Promise<Made
       return { change: c, applied: { ...c, result: 'done' } };
     }
     let grant: Grant | undefined;
-    if (c.action === 'change') grant = await swapGrant(deps, cluster, c.grant_id as string, req);
+    if (c.action === 'change') grant = await swapGrant(deps, cluster, { id: c.grant_id as string, role: c.from_role ?? c.role }, req);
     else {
       grant = await retryRateLimited(deps, () => api.createGrant(cluster, req));
       if (!grant) return { change: c, applied: { ...c, result: 'failed', error: `a grant for ${c.user_email ?? '?'} ${c.namespace ? `on namespace ${c.namespace}` : 'on the whole cluster'} appeared meanwhile; run diff again` } };

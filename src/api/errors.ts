@@ -18,6 +18,7 @@ import {
   PermissionError,
   RateLimitedError,
   UsageError,
+  ValidationError,
   oneLine,
   shellWord,
 } from '../errors';
@@ -95,7 +96,7 @@ export function toError(res: Answer, about: About): AnkraError {
       return new AnkraError(`${doing}: ${detail ?? 'gone'}`);
     case 422:
       if (/sandbox/i.test(detail ?? '')) return sandbox(cluster ?? 'this cluster');
-      return new UsageError(`${doing}: ${validationMessage(body) ?? detail ?? 'invalid request'}`);
+      return new ValidationError(`${doing}: ${validationMessage(body) ?? detail ?? 'invalid request'}`, validationFields(body));
     case 426:
       return new AnkraError(`${doing}: the Ankra platform needs a newer ankra${detail ? ` (${detail})` : ''}`, undefined, {
         hint: 'upgrade ankra (npm install -g ankra@latest), then try again',
@@ -135,6 +136,12 @@ export function sandbox(cluster: string): AccessUnavailableError {
 }
 
 /** FastAPI's 422 list → "role: value is not a valid role; namespace: …". */
+/** The fields a 422 names (`loc` without its leading "body"). */
+function validationFields(body: ErrorBody | undefined): string[] {
+  if (!Array.isArray(body?.detail)) return [];
+  return body.detail.filter((i) => typeof i === 'object' && i !== null && Array.isArray(i.loc)).map((i) => (i.loc as unknown[]).filter((p) => p !== 'body').join('.'));
+}
+
 function validationMessage(body: ErrorBody | undefined): string | undefined {
   if (!Array.isArray(body?.detail)) return undefined;
   const parts = body.detail

@@ -1,9 +1,9 @@
 /** How grants are described and shown, shared by the access commands. */
 import type * as TimersPromises from 'node:timers/promises';
 import type { ClusterTarget } from '../../api/ankra';
-import type { Grant, GrantRequest } from '../../api/types';
+import type { Grant, GrantRequest, Role } from '../../api/types';
 import type { Deps } from '../../deps';
-import { AdminOnlyError, CancelledError, ConflictError, PermissionError, RateLimitedError, shellWord } from '../../errors';
+import { AdminOnlyError, AnkraError, CancelledError, ConflictError, Exit, PermissionError, RateLimitedError, ValidationError, exitCodeOf, shellWord } from '../../errors';
 import type { Column, Style, View } from '../../ui/output';
 import { builtin } from '../../core/builtin';
 
@@ -104,16 +104,30 @@ export async function retryRateLimited<T>(deps: Deps, send: () => Promise<T>): P
 /**
  * A role change on one scope: the API holds one grant per person and scope and has no
  * update, so the old grant goes and the new one is created at once (the shortest gap the
- * API allows; a rate limit on the way is waited out). Returns the new grant; a 409 on the
- * create (someone re-created it between the two calls) is a conflict to resolve by hand.
+ * API allows; a rate limit on the way is waited out). Returns the new grant. When the create
+ * fails after the old grant went, the error says the person has no access there now and how
+ * to give back what they had; a 409 (someone re-created it meanwhile) is a conflict to
+ * resolve by hand.
  */
-export async function swapGrant(deps: Deps, cluster: ClusterTarget, oldGrantId: string, req: GrantRequest): Promise<Grant> {
+export async function swapGrant(deps: Deps, cluster: ClusterTarget, old: { id: string; role: Role }, req: GrantRequest): Promise<Grant> {
   const api = await deps.api();
-  await retryRateLimited(deps, () => api.deleteGrant(cluster, oldGrantId));
-  const grant = await retryRateLimited(deps, () => api.createGrant(cluster, req));
+  await retryRateLimited(deps, () => api.deleteGrant(cluster, old.id));
+  const email = req.user_email;
+  const restore = `ankra cluster access grant ${shellWord(email)} --cluster ${shellWord(cluster.label)} --role ${old.role}${req.scope === 'namespace' && req.namespace ? ` --namespace ${shellWord(req.namespace)}` : ''}`;
+  const gone = `the old grant (${describeGrant({ role: old.role, scope: req.scope, namespace: req.namespace ?? null }, cluster.label)}) was already revoked, so ${email} has no access there now`;
+  let grant: Grant | undefined;
+  try {
+    grant = await retryRateLimited(deps, () => api.createGrant(cluster, req));
+  } catch (err) {
+    const message = `${err instanceof Error ? err.message : String(err)}; ${gone}`;
+    const hint = `run the change again, or give back what they had: \`${restore}\``;
+    if (err instanceof ValidationError) throw new ValidationError(message, err.fields, { hint, cause: err });
+    if (err instanceof CancelledError) throw new AnkraError(`cancelled; ${gone}`, Exit.CANCELLED, { hint, cause: err });
+    throw new AnkraError(message, exitCodeOf(err) || Exit.FAILURE, { hint, cause: err });
+  }
   if (!grant) {
-    throw new ConflictError(`could not create the new grant on ${cluster.label} after revoking the old one: another grant for ${req.user_email} took its place`, 409, {
-      hint: `run \`ankra cluster access list ${shellWord(cluster.label)} --user ${shellWord(req.user_email)}\``,
+    throw new ConflictError(`could not create the new grant on ${cluster.label} after revoking the old one: another grant for ${email} took its place`, 409, {
+      hint: `run \`ankra cluster access list ${shellWord(cluster.label)} --user ${shellWord(email)}\``,
     });
   }
   return grant;

@@ -6,7 +6,7 @@
 import { arg, defineCommand, flag } from '../../../cli/spec';
 import { ROLES, type Grant, type GrantRequest, type Role } from '../../../api/types';
 import type { Deps } from '../../../deps';
-import { ConflictError, UsageError, shellWord } from '../../../errors';
+import { AnkraError, CancelledError, ConflictError, Exit, UsageError, ValidationError, exitCodeOf, shellWord } from '../../../errors';
 import { orgLabel } from '../../../lookup/organisations';
 import { clusterFlag } from '../../shared/flags';
 import { describeGrant, grantView, grantee, grantsOn, retryRateLimited, swapGrant } from '../../shared/grants';
@@ -62,11 +62,19 @@ export default defineCommand({
       outcome = r.outcome;
     }
     // Grants of another scope go once the new one is in place (with --wait: applied).
-    await revokeSuperseded(deps, target, outcome ? [] : replaced.superseded);
+    const left = await revokeSuperseded(deps, target, outcome ? [] : replaced.superseded);
     if (outcome && replaced.superseded.length) deps.out.warn(`kept ${replaced.superseded.map((g) => describeGrant(g, name)).join(', ')}: the new grant is not applied`);
     // The grant as last seen goes to stdout whatever the outcome, so a CI job always has it.
     await deps.out.data(grant, grantView());
     if (outcome) throw outcome;
+    if (left) {
+      const [first] = left.grants;
+      throw new AnkraError(
+        `${left.error instanceof Error ? left.error.message : String(left.error)}; ${grantee(grant)} now has both ${describeGrant(grant, name)} and ${left.grants.map((g) => describeGrant(g, name)).join(', ')}`,
+        exitCodeOf(left.error) || Exit.FAILURE,
+        { hint: `finish the change with \`ankra cluster access revoke ${first?.id ?? 'GRANT-ID'} --cluster ${shellWord(name)}\``, cause: left.error },
+      );
+    }
     if (grant.reconcile_status === 'applied') {
       const org = deps.flags.org ? ` --org ${shellWord(deps.flags.org)}` : '';
       const ns = grant.scope === 'namespace' && grant.namespace ? ` --namespace ${grant.namespace}` : '';
@@ -102,7 +110,7 @@ async function create(deps: Deps, cluster: { id: string; label: string }, req: G
  * organisation knows them (an invitation not accepted yet, or no member at all).
  */
 async function explainRefusal(deps: Deps, err: unknown, email: string): Promise<never> {
-  if (!(err instanceof UsageError) || !/user_email/.test(err.message)) throw err;
+  if (!(err instanceof ValidationError) || !err.fields.includes('user_email')) throw err;
   const org = await deps.organisations.effective().catch(() => undefined);
   const users = org ? await deps.organisations.detail(org.organisation_id).then((d) => d.users, () => undefined) : undefined;
   const user = users?.find((u) => u.email?.toLowerCase() === email.toLowerCase());
@@ -127,7 +135,7 @@ export async function replace(deps: Deps, cluster: { id: string; label: string }
   const others = mine.filter((g) => g !== same && g !== clash);
   let grant = same;
   if (!grant && clash) {
-    grant = await swapGrant(deps, cluster, clash.id, req).catch((err: unknown) => explainRefusal(deps, err, req.user_email));
+    grant = await swapGrant(deps, cluster, clash, req).catch((err: unknown) => explainRefusal(deps, err, req.user_email));
     deps.out.success(`Replaced ${describeGrant(clash, cluster.label)} with ${grant.role} for ${grantee(grant)} (${grant.reconcile_status}; the API allows one grant per scope, so the old one went first)`);
   } else if (!grant) {
     grant = await retryRateLimited(deps, () => api.createGrant(cluster, req)).catch((err: unknown) => explainRefusal(deps, err, req.user_email));
@@ -139,11 +147,18 @@ export async function replace(deps: Deps, cluster: { id: string; label: string }
   return { grant, superseded: others };
 }
 
-async function revokeSuperseded(deps: Deps, cluster: { id: string; label: string }, grants: Grant[]): Promise<void> {
+/** Revokes the grants a new one replaced; those it could not revoke, and why, or undefined when all went. */
+async function revokeSuperseded(deps: Deps, cluster: { id: string; label: string }, grants: Grant[]): Promise<{ grants: Grant[]; error: unknown } | undefined> {
   const api = await deps.api();
-  for (const old of grants) {
-    await retryRateLimited(deps, () => api.deleteGrant(cluster, old.id));
+  for (const [i, old] of grants.entries()) {
+    try {
+      await retryRateLimited(deps, () => api.deleteGrant(cluster, old.id));
+    } catch (error) {
+      if (error instanceof CancelledError) throw error;
+      return { grants: grants.slice(i), error };
+    }
     deps.out.success(`Revoked ${describeGrant(old, cluster.label)} from ${grantee(old)} (replaced)`);
   }
+  return undefined;
 }
 
