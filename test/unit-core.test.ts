@@ -3,7 +3,7 @@
 // times, the Go CLI login reader, the file lock, PEM bundles, shell quoting, answer checks,
 // jsonpath templates and tables fitted to the terminal.
 import { describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheKey, isFresh, readCached, writeCached, clearCache, type CachedToken } from '../src/cache/token-cache';
@@ -348,5 +348,68 @@ describe('jsonpath templates (-o jsonpath=…)', () => {
   it('values cannot drive a terminal', async () => {
     const { renderJsonPath } = await import('../src/ui/jsonpath');
     expect(renderJsonPath('{.name}', { name: 'x\u001b]0;PWNED\u0007\u001b[2Jy' })).toBe('xy');
+  });
+});
+
+// ------------------------------------------------------------------ package.json engines
+
+/** The few range forms npm packages use in `engines.node`: `>=`, `>`, `<`, `<=`, `^`, `~`, `x`, `||`. */
+function satisfies(version: string, range: string): boolean {
+  const v = version.split('.').map(Number);
+  const cmp = (a: number[], b: number[]) => (a[0]! - b[0]! || a[1]! - b[1]! || a[2]! - b[2]!);
+  const parse = (s: string): number[] => {
+    const parts = s.split('.').map((p) => (p === 'x' || p === '*' ? 0 : Number(p)));
+    if (parts.length > 3 || parts.some((p) => !Number.isInteger(p))) throw new Error(`cannot read the version ${JSON.stringify(s)} in ${JSON.stringify(range)}`);
+    return [parts[0] ?? 0, parts[1] ?? 0, parts[2] ?? 0];
+  };
+  return range.split('||').some((alt) =>
+    alt
+      .trim()
+      .replace(/([<>=^~]+)\s+/g, '$1')
+      .split(/\s+/)
+      .every((c) => {
+        const m = /^(>=|<=|>|<|\^|~|=)?v?([\dx*.]+)$/.exec(c);
+        if (!m) throw new Error(`cannot read the comparator ${JSON.stringify(c)} in ${JSON.stringify(range)}`);
+        const [, op = '', ver = ''] = m;
+        const b = parse(ver);
+        const xMajor = /^\d+\.(x|\*)/.test(ver) || /^\d+$/.test(ver);
+        switch (op) {
+          case '>=': return cmp(v, b) >= 0;
+          case '>': return cmp(v, b) > 0;
+          case '<=': return cmp(v, b) <= 0;
+          case '<': return cmp(v, b) < 0;
+          case '^': return cmp(v, b) >= 0 && v[0] === b[0];
+          case '~': return cmp(v, b) >= 0 && v[0] === b[0] && v[1] === b[1];
+          default: return xMajor ? v[0] === b[0] : cmp(v, b) === 0;
+        }
+      }),
+  );
+}
+
+describe('package.json engines', () => {
+  it('promises no Node that a dependency (runtime or development) refuses: no EBADENGINE on any Node it allows', () => {
+    const root = join(import.meta.dirname, '..');
+    const ours = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
+    // The oldest Node of each line our range allows.
+    const lowest = ours.split('||').map((alt) => /(\d+\.\d+\.\d+)/.exec(alt)?.[1] ?? '');
+    expect(lowest).toEqual(['20.19.0', '22.12.0']);
+    for (const v of lowest) expect(satisfies(v, ours)).toBe(true);
+    expect(satisfies('20.18.3', ours)).toBe(false);
+    const modules = join(root, 'node_modules');
+    const names = readdirSync(modules).flatMap((d) => (d.startsWith('@') ? readdirSync(join(modules, d)).map((x) => `${d}/${x}`) : d.startsWith('.') ? [] : [d]));
+    const refused: string[] = [];
+    let checked = 0;
+    for (const name of names) {
+      const file = join(modules, name, 'package.json');
+      if (!existsSync(file)) continue;
+      const range = (JSON.parse(readFileSync(file, 'utf8')) as { engines?: { node?: string } }).engines?.node;
+      if (!range) continue;
+      checked++;
+      for (const v of lowest) if (!satisfies(v, range)) refused.push(`${name} (${range}) refuses Node ${v}`);
+    }
+    expect(checked).toBeGreaterThan(50);
+    expect(refused).toEqual([]);
+    // the reader itself, on forms seen in the wild
+    expect([satisfies('20.19.0', '>=20.18.1'), satisfies('20.16.0', '>= 20.16.0'), satisfies('20.11.0', '^20.19.0 || >=22.12.0'), satisfies('4.2.0', '4.x || >=6.0.0'), satisfies('5.0.0', '4.x || >=6.0.0')]).toEqual([true, true, false, true, false]);
   });
 });

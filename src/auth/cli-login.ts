@@ -9,6 +9,7 @@ import { hostname, userInfo } from 'node:os';
 import type { AnkraApi } from '../api/ankra';
 import type { LoginInit, LoginPoll } from '../api/types';
 import { AnkraError, CancelledError, NetworkError } from '../errors';
+import { sleep } from '../core/time';
 import { builtin } from '../core/builtin';
 
 const crypto = builtin<typeof Crypto>('node:crypto');
@@ -60,19 +61,6 @@ export interface ApprovedLogin {
   expires_at?: string;
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal.aborted) return reject(new CancelledError());
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        reject(new CancelledError());
-      },
-      { once: true },
-    );
-  });
 
 export async function startLogin(api: AnkraApi, pkce: Pkce, machine: { id: string; name: string }): Promise<LoginInit> {
   return api.loginInit({ code_challenge: pkce.challenge, machine_id: machine.id, machine_name: machine.name, base_url: api.baseUrl });

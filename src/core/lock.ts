@@ -18,6 +18,7 @@ import { dirname } from 'node:path';
 import { hostname } from 'node:os';
 import { uniqueSuffix } from './fsutil';
 import { AnkraError, Exit } from '../errors';
+import { sleep } from './time';
 
 export interface LockOptions {
   /** Give up after this long (ms). */
@@ -34,7 +35,6 @@ export interface Lock {
   release(): void;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 let bootId: string | undefined | null = null;
 

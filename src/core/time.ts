@@ -1,4 +1,24 @@
-/** Times as the API and people write them. Node built-ins only. */
+/** Times as the API and people write them, and the one sleep. Node built-ins only. */
+import { CancelledError } from '../errors';
+
+/**
+ * Waits `ms`. With a signal (ankra's Ctrl-C, a deadline), stops early when it aborts and
+ * rejects with `CancelledError`, also when it was aborted already.
+ */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(new CancelledError());
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(new CancelledError());
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
 
 /**
  * Milliseconds since the epoch of an RFC 3339 time; a value without a zone is read as UTC

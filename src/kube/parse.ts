@@ -12,6 +12,7 @@
 import { Document, parseDocument, isMap, isNode, isScalar, isSeq } from 'yaml';
 import type { ParseOptions, DocumentOptions, SchemaOptions, Range } from 'yaml';
 import { AnkraError, Exit } from '../errors';
+import { isRecord } from '../core/fsutil';
 import { scanKubeconfig, UNRESOLVED } from './scan';
 import type { ItemLines, Outline, PairOutline, PlainResolver, Scanned, ValueOutline } from './scan';
 
@@ -182,9 +183,6 @@ function entries(file: string, top: Record<string, unknown>, kind: Kind): Entry[
   });
 }
 
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 // ---------------------------------------------------------------------------------------
 // The outline of a file the yaml package parsed.

@@ -6,6 +6,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { UsageError } from '../errors';
+import { isRecord } from '../core/fsutil';
 import { buildExecEntry, parseAnkraExec } from './exec-entry';
 import type { ExecSpec } from './exec-entry';
 import type { Edit } from './edit';
@@ -305,7 +306,7 @@ function contextRef(entry: Entry): { cluster: string; user: string; namespace?: 
 }
 
 function record(v: unknown): Record<string, unknown> {
-  return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
+  return isRecord(v) ? v : {};
 }
 
 function text(v: unknown): string | undefined {

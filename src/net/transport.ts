@@ -21,7 +21,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { setFlagsFromString } from 'node:v8';
 import { certificatesOf } from '../core/pem';
-import { retryAfterMs } from '../core/time';
+import { retryAfterMs, sleep } from '../core/time';
 import { insecureHttpAllowed } from '../core/url';
 import { AnkraError, CancelledError, NetworkError, UsageError, oneLine } from '../errors';
 import { USER_AGENT } from '../version';
@@ -230,15 +230,6 @@ class ProxyStack implements Stack {
     if (this.dispatcher) await (await this.dispatcher).close();
   }
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      reject(signal.reason);
-    });
-  });
 
 /** Full-jitter exponential back-off: 0–250 ms, 0–500 ms, 0–1 s … capped at 4 s. */
 function backoff(attempt: number): number {

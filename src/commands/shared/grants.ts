@@ -1,13 +1,11 @@
 /** How grants are described and shown, shared by the access commands. */
-import type * as TimersPromises from 'node:timers/promises';
 import type { ClusterTarget } from '../../api/ankra';
 import type { Grant, GrantRequest, Role } from '../../api/types';
 import type { Deps } from '../../deps';
 import { AdminOnlyError, AnkraError, CancelledError, ConflictError, Exit, PermissionError, RateLimitedError, ValidationError, exitCodeOf, shellWord } from '../../errors';
 import type { Column, Style, View } from '../../ui/output';
-import { builtin } from '../../core/builtin';
+import { sleep } from '../../core/time';
 
-const timers = builtin<typeof TimersPromises>('node:timers/promises');
 
 export function statusStyle(status: string): Style | undefined {
   switch (status) {
@@ -94,9 +92,7 @@ export async function retryRateLimited<T>(deps: Deps, send: () => Promise<T>): P
       const wait = err instanceof RateLimitedError ? (err.retryAfterMs ?? 1000) : undefined;
       if (wait === undefined || wait > 60_000 || attempt > 3) throw err;
       deps.debug(`rate limited; sending again in ${wait} ms`);
-      await timers().setTimeout(wait, undefined, { signal: deps.signal }).catch(() => {
-        throw new CancelledError();
-      });
+      await sleep(wait, deps.signal);
     }
   }
 }

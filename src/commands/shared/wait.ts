@@ -8,7 +8,7 @@ import type { ClusterTarget } from '../../api/ankra';
 import type { Grant } from '../../api/types';
 import type { Deps } from '../../deps';
 import { AnkraError, CancelledError, NotFoundError, WaitTimeoutError, shellWord } from '../../errors';
-import { seconds } from '../../core/time';
+import { seconds, sleep } from '../../core/time';
 import { describeGrant, grantee, grantsOn } from './grants';
 
 export interface WaitResult {
@@ -18,12 +18,6 @@ export interface WaitResult {
   outcome?: AnkraError;
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal.aborted) return reject(new CancelledError());
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(t), reject(new CancelledError())), { once: true });
-  });
 
 function summary(grants: Grant[]): string {
   const counts = new Map<string, number>();

@@ -14,6 +14,7 @@ import type { Cluster, Grant } from '../../../api/types';
 import type { Deps } from '../../../deps';
 import { certificatesOf } from '../../../core/pem';
 import { AccessUnavailableError, AuthError, NoGrantError, NotFoundError, PermissionError, RateLimitedError, UsageError, messageOf, shellWord } from '../../../errors';
+import { sleep } from '../../../core/time';
 import { rememberForCompletion } from '../../../completion/cache';
 import { orgLabel } from '../../../lookup/organisations';
 import { clusterArg, clusterFlag, kubeconfigFlag } from '../../shared/flags';
@@ -136,11 +137,6 @@ async function oneCluster(deps: Deps, given: string | undefined): Promise<Reacha
   }
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason)), { once: true });
-  });
 
 /**
  * For an organisation admin, the clusters holding a grant of theirs, read from the grant
