@@ -36,15 +36,15 @@ function usageLine(err: CommanderError, cmd: Command): string {
   for (let c: Command | null = cmd; c; c = c.parent) path.unshift(c.name());
   const [first = '', ...rest] = err.message.replace(/^error: /, '').split('\n');
   const suggestion = rest.join(' ').match(/Did you mean (.+)\?/)?.[1];
-  const m = (re: RegExp) => re.exec(first);
-  let cause: string;
-  let x: RegExpExecArray | null;
-  if ((x = m(/^unknown option '([^']+)'/))) cause = `unknown option ${x[1] ?? ''}`;
-  else if ((x = m(/^unknown command '([^']+)'/))) cause = `unknown command ${JSON.stringify(x[1] ?? '')}`;
-  else if ((x = m(/^missing required argument '([^']+)'/))) cause = `${(x[1] ?? '').toUpperCase()} is missing`;
-  else if ((x = m(/^option '([^']+)' argument missing/))) cause = `${(x[1] ?? '').split(/[ ,]/).find((w) => w.startsWith('--')) ?? x[1]} needs a value`;
-  else if (m(/^too many arguments/)) cause = `too many arguments`;
-  else cause = first.replace(/\.$/, '');
+  // Decided by commander's error code; the message only supplies the word it quotes.
+  const quoted = /'([^']+)'/.exec(first)?.[1] ?? '';
+  const cause =
+    err.code === 'commander.unknownOption' ? `unknown option ${quoted}`
+    : err.code === 'commander.unknownCommand' ? `unknown command ${JSON.stringify(quoted)}`
+    : err.code === 'commander.missingArgument' ? `${quoted.toUpperCase()} is missing`
+    : err.code === 'commander.optionMissingArgument' ? `${quoted.split(/[ ,]/).find((w) => w.startsWith('--')) ?? quoted} needs a value`
+    : err.code === 'commander.excessArguments' ? 'too many arguments'
+    : first.replace(/\.$/, '');
   return `ankra: ${oneLine(cause)}${suggestion ? ` (did you mean ${suggestion}?)` : ''}; see \`${path.join(' ')} --help\`\n`;
 }
 
