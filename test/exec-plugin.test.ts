@@ -159,7 +159,7 @@ describe('failures: one line on stderr naming the cause and the next command, st
   });
 
   it('unknown cluster', async () => {
-    expectFailure(await plugin(box('alice'), '00000000-0000-4000-8000-00000000beef'), 3, /cluster 00000000-0000-4000-8000-00000000beef not found in this organisation; run `ankra cluster list`/);
+    expectFailure(await plugin(box('alice'), '00000000-0000-4000-8000-00000000beef'), 3, /cluster "00000000-0000-4000-8000-00000000beef" not found in this organisation; run `ankra cluster list`/);
   });
 
   it('a token one client process asks for twice is checked with the cluster first: served again while it works, replaced with one line once refused', async () => {

@@ -85,7 +85,7 @@ export function toError(res: Answer, about: About): AnkraError {
       return new AuthError(`${doing}: ${detail ?? 'forbidden'}`, { hint: 'check --org (`ankra org list`), or ask an organisation admin' });
     case 404:
       if (detail === DETAIL.clusterNotFound) {
-        return new NotFoundError(`cluster ${cluster ?? ''} not found in this organisation`.replace('  ', ' '), { hint: 'run `ankra cluster list` (and check --org)' });
+        return clusterNotFound(cluster ?? '?');
       }
       if (cluster !== undefined && detail !== undefined && /not (enabled|available)|gateway/i.test(detail)) return accessOff();
       return new NotFoundError(`${doing}: ${detail ?? 'not found'}`);
@@ -113,6 +113,13 @@ export function toError(res: Answer, about: About): AnkraError {
       });
     }
   }
+}
+
+/** The one "cluster X not found" (by name or id: from a lookup, or the API's 404). */
+export function clusterNotFound(given: string): NotFoundError {
+  return new NotFoundError(`cluster ${JSON.stringify(given)} not found in this organisation`, {
+    hint: 'run `ankra cluster list` (and check --org)',
+  });
 }
 
 /** "You have no grant", with the command an admin would run. */

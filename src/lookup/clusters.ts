@@ -8,7 +8,8 @@
 import type { Cluster } from '../api/types';
 import { looksLikeId } from '../api/types';
 import type { Deps } from '../deps';
-import { NotFoundError, UsageError, shellWord } from '../errors';
+import { UsageError, shellWord } from '../errors';
+import { clusterNotFound } from '../api/errors';
 
 /** A resolved cluster: its id at once, the rest of its record on demand. */
 export class ClusterRef {
@@ -41,11 +42,7 @@ export class ClusterRef {
   }
 }
 
-export function clusterNotFound(given: string): NotFoundError {
-  return new NotFoundError(`cluster ${JSON.stringify(given)} not found in this organisation`, {
-    hint: 'run `ankra cluster list` (and check --org)',
-  });
-}
+export { clusterNotFound };
 
 export class Clusters {
   private readonly refs = new Map<string, Promise<ClusterRef>>();
