@@ -185,7 +185,9 @@ describe('ankra login (device flow)', () => {
 
       const r = await live.done;
       expect(r.code).toBe(4);
-      expect(Date.now() - sent).toBeLessThan(4500); // not after the 5 s wait
+      // Not after the 5 s wait (the RFC's fixed slow_down step, so no longer wait to tell apart):
+      // the exit takes milliseconds, 4.5 s leaves room for a loaded machine.
+      expect(Date.now() - sent).toBeLessThan(4500);
       expect(await emu.requests({ path: '/oidc/token' })).toHaveLength(1);
       await expectFirstSessionIntact();
     });
@@ -205,7 +207,7 @@ describe('ankra login (device flow)', () => {
     const [first, second] = polls.map((p) => Date.parse(p.ts));
     const gap = (second ?? 0) - (first ?? 0);
     expect(gap).toBeGreaterThanOrEqual(5000); // 0.05 s interval + 5 s (RFC 8628 §3.5)
-    expect(gap).toBeLessThan(7000);
+    expect(gap).toBeLessThan(10_000); // one 5 s increment, not two
     expect(fileSecret(env, emu.baseUrl)).toMatchObject({ kind: 'oidc' });
   });
 
