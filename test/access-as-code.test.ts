@@ -344,11 +344,14 @@ describe('diff and apply', () => {
     const diff = await admin(['cluster', 'access', 'diff', '-f', f]);
     expect(diff.code).toBe(1);
     expect(diff.stderr).toContain('warning: prod-eu: could not list its grants: cannot list the grants on prod-eu: the Ankra API answered 503');
+    // said once as a warning, then once as the last line, with the command to run again
+    expect(diff.stderr.match(/prod-eu/g)).toHaveLength(3);
+    expect(diff.stderr).toMatch(/\nankra: could not list the grants on prod-eu: the plan leaves it out; run `ankra cluster access diff -f access\.yaml` again\n$/);
     expect(diff.stdout.trim().split('\n')).toHaveLength(2);
     const r = await admin(['cluster', 'access', 'apply', '-f', f, '-o', 'json']);
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout).errors).toMatchObject([{ cluster: 'prod-eu', cluster_id: P }]);
-    expect(r.stderr).toMatch(/ankra: could not list the grants on prod-eu: left as they are; run `ankra cluster access apply -f access.yaml` again\n$/);
+    expect(r.stderr).toMatch(/ankra: could not list the grants on prod-eu: its grants are left as they are; run `ankra cluster access apply -f access.yaml` again\n$/);
     await emu.hook('DELETE', 'faults');
     expect(await state(S)).toEqual([`${EMAIL.alice}|team-a|edit`, `${EMAIL.bob}|*|view`]);
     expect(await state(P)).toEqual([]);

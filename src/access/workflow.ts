@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Deps } from '../deps';
-import { AccessUnavailableError, Exit, UsageError, messageOf, shellWord } from '../errors';
+import { AccessUnavailableError, AnkraError, Exit, UsageError, messageOf, shellWord } from '../errors';
 import { fanOut, reportFailures } from '../commands/shared/fanout';
 import { grantsOn } from '../commands/shared/grants';
 import type { Column, View } from '../ui/output';
@@ -39,6 +39,17 @@ export interface PlanReport {
   drift: boolean;
 }
 
+/**
+ * The last line of a diff or an apply when some clusters' grants could not be read: they were
+ * left out of the plan (and, for apply, left as they are), and the command to run again.
+ */
+export function listFailure(planned: Planned, again: string, outcome: 'left out of the plan' | 'left as they are'): AnkraError | undefined {
+  const n = planned.errors.length;
+  if (!n) return undefined;
+  const said = outcome === 'left out of the plan' ? `the plan leaves ${n === 1 ? 'it' : 'them'} out` : `${n === 1 ? 'its grants are' : 'their grants are'} left as they are`;
+  return new AnkraError(`could not list the grants on ${planned.errors.map((e) => e.cluster).join(', ')}: ${said}`, Exit.FAILURE, { hint: `run \`${again}\` again` });
+}
+
 /** Reads, parses and checks the file; plans every cluster it names. Nothing changes. */
 export async function planFile(deps: Deps, path: string, prune: boolean): Promise<Planned> {
   const file = readAccessFile(deps, path);
@@ -52,7 +63,8 @@ export async function planFile(deps: Deps, path: string, prune: boolean): Promis
     'Listing grants',
     (c) => grantsOn(deps, { id: c.id, label: c.name }),
   );
-  reportFailures(deps, outcomes, 'list its grants');
+  // One line per cluster here; the command's last line names them all (listFailure).
+  reportFailures(deps, outcomes, 'list its grants', { summary: false });
   // reportFailures is quiet about clusters without Cluster Access; the file named them.
   for (const o of outcomes) if (o.error instanceof AccessUnavailableError) deps.out.warn(`${o.cluster.name}: ${messageOf(o.error)}`);
   const plans: ClusterPlan[] = [];

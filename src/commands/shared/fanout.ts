@@ -57,7 +57,7 @@ export function accessCapable(clusters: readonly Cluster[]): Cluster[] {
  * Says which clusters failed (one line each) and returns the exit code to end with: 0 when
  * none did. Clusters without Cluster Access are skipped quietly unless all are.
  */
-export function reportFailures<T>(deps: Deps, outcomes: readonly Outcome<T>[], doing: string): number {
+export function reportFailures<T>(deps: Deps, outcomes: readonly Outcome<T>[], doing: string, opts: { summary?: boolean } = {}): number {
   const failed = outcomes.filter((o) => o.error !== undefined && !(o.error instanceof AccessUnavailableError));
   for (const f of failed) deps.out.warn(`${f.cluster.name}: could not ${doing}: ${messageOf(f.error)}`);
   if (failed.length === 0) {
@@ -70,6 +70,7 @@ export function reportFailures<T>(deps: Deps, outcomes: readonly Outcome<T>[], d
     const first = failed[0].error;
     if (failed.every((f) => exitCodeOf(f.error) === exitCodeOf(first))) throw first instanceof AnkraError ? first : new AnkraError(messageOf(first));
   }
-  deps.out.warn(`${failed.length} of ${outcomes.length} clusters failed: ${failed.map((f) => f.cluster.name).join(', ')}`);
+  // (a caller that ends with its own line naming them asks for no summary)
+  if (opts.summary !== false) deps.out.warn(`${failed.length} of ${outcomes.length} clusters failed: ${failed.map((f) => f.cluster.name).join(', ')}`);
   return Exit.FAILURE;
 }

@@ -4,7 +4,7 @@
  * nothing and says so.
  */
 import { defineCommand, flag } from '../../../cli/spec';
-import { AnkraError, UsageError, shellWord } from '../../../errors';
+import { UsageError, shellWord } from '../../../errors';
 import { FILE_HELP } from '../../../access/docs';
 import { parseDuration } from '../../shared/values';
 
@@ -34,18 +34,17 @@ Exit codes: 0 done (or nothing to do) · 1 a change or a cluster failed (the oth
   },
   async run(opts, deps) {
     const file = opts.file as string;
-    const { planFile, planReport, showPlan, summaryLine, noteFailing } = await import('../../../access/workflow');
+    const { listFailure, planFile, planReport, showPlan, summaryLine, noteFailing } = await import('../../../access/workflow');
     const planned = await planFile(deps, file, opts.prune);
+    const again = `ankra cluster access apply -f ${shellWord(file)}${opts.prune ? ' --prune' : ''}`;
     if (opts.dryRun) {
       await showPlan(deps, planned, opts.prune, true);
-      return planned.code;
+      const failed = listFailure(planned, `${again} --dry-run`, 'left out of the plan');
+      if (failed) throw failed;
+      return 0;
     }
     const report = planReport(planned, opts.prune);
-    const listFailed = planned.code
-      ? new AnkraError(`could not list the grants on ${planned.errors.map((e) => e.cluster).join(', ')}: left as they are`, undefined, {
-          hint: `run \`ankra cluster access apply -f ${shellWord(file)}\` again`,
-        })
-      : undefined;
+    const listFailed = listFailure(planned, again, 'left as they are');
     if (!report.drift) {
       await deps.out.result({ ...report, dry_run: false });
       deps.out.info(summaryLine(report, false));

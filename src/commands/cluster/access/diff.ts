@@ -3,7 +3,7 @@
  * exit code CI can act on (10: the platform differs from the file).
  */
 import { defineCommand, flag } from '../../../cli/spec';
-import { UsageError } from '../../../errors';
+import { UsageError, shellWord } from '../../../errors';
 import { FILE_HELP, FOUND_EXIT } from '../../../access/docs';
 
 export default defineCommand({
@@ -22,10 +22,12 @@ Exit codes: 0 the clusters match the file · ${FOUND_EXIT} they differ (the plan
     if (!o.file) throw new UsageError('no access file given', { hint: 'pass it with -f: `ankra cluster access diff -f access.yaml`' });
   },
   async run(opts, deps) {
-    const { planFile, showPlan } = await import('../../../access/workflow');
+    const { listFailure, planFile, showPlan } = await import('../../../access/workflow');
     const planned = await planFile(deps, opts.file as string, opts.prune);
     const report = await showPlan(deps, planned, opts.prune);
-    if (planned.code) return planned.code;
+    // An error wins over drift: the plan is not whole.
+    const failed = listFailure(planned, `ankra cluster access diff -f ${shellWord(opts.file as string)}${opts.prune ? ' --prune' : ''}`, 'left out of the plan');
+    if (failed) throw failed;
     return report.drift ? FOUND_EXIT : 0;
   },
 });
