@@ -198,9 +198,27 @@ export function oneLine(s: string): string {
 
 /**
  * A word as the shell reads it, for copy-paste hints: as it is when it is plain, else in
- * single quotes, so a hint never carries a live `$(…)`, backtick or glob.
+ * single quotes, so a hint never carries a live `$(…)`, backtick or glob. A word with
+ * characters a terminal would act on (escapes, line breaks, bidi controls) is written in
+ * ANSI-C quotes (`$'…\x1b…'`, bash and zsh): the hint shows only printable text and still
+ * names the exact word.
  */
 export function shellWord(s: string): string {
   if (/^[A-Za-z0-9@%+=:,./_-]+$/.test(s)) return s;
-  return `'${oneLine(s).replace(/'/g, `'\\''`)}'`;
+  ESCAPES.lastIndex = 0;
+  const unsafe = /[\r\n\t]/.test(s) || ESCAPES.test(s);
+  ESCAPES.lastIndex = 0;
+  if (!unsafe) return `'${s.replace(/'/g, `'\\''`)}'`;
+  let out = '';
+  for (const ch of s) {
+    const c = ch.codePointAt(0) ?? 0;
+    if (ch === '\\' || ch === "'") out += `\\${ch}`;
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\t') out += '\\t';
+    else if (ch === '\r') out += '\\r';
+    else if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) out += `\\x${c.toString(16).padStart(2, '0')}`;
+    else if (ch !== ' ' && oneLine(ch) !== ch) out += `\\u${c.toString(16).padStart(4, '0')}`;
+    else out += ch;
+  }
+  return `$'${out}'`;
 }

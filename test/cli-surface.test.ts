@@ -246,6 +246,20 @@ describe('text from the server never reaches a terminal raw', () => {
     const byName = await ankra(['cluster', 'access', 'list', NAMES[2] ?? ''], { env: alice });
     expect(byName.code).toBe(7);
     expect(byName.stderr).toBe("ankra: listing the grants on x$(touch /tmp/ankra-pwned) needs an organisation admin; to check your own access, run `ankra doctor --cluster 'x$(touch /tmp/ankra-pwned)'`\n");
+    // a name with escape sequences or a line break: the hint shows only printable text, in
+    // ANSI-C quotes that a shell reads back as the exact name, so the command it gives works
+    for (const name of [NAMES[0] ?? '', NAMES[1] ?? '']) {
+      const r = await ankra(['cluster', 'access', 'list', name], { env: alice });
+      expect(RAW.test(r.stderr), JSON.stringify(r.stderr)).toBe(false);
+      const word = /run `ankra doctor --cluster (\$'.*')`\n$/.exec(r.stderr)?.[1];
+      expect(word, r.stderr).toBeDefined();
+      const echoed = await runProgram('bash', ['--norc', '-c', `printf '%s' ${word}`], { env: { PATH: process.env.PATH ?? '' } });
+      expect(echoed.stdout).toBe(name);
+      const doctor = await runProgram('bash', ['--norc', '-c', `'${process.execPath}' '${ANKRA_BIN}' doctor --cluster ${word} -o json`], { env: alice });
+      // doctor found that cluster (its report names it, cleaned for the terminal)
+      const report = JSON.parse(doctor.stdout) as { checks: Array<{ check: string; status: string }> };
+      expect(report.checks.find((c) => c.check === 'cluster')?.status).toBe('ok');
+    }
   });
 
   it('on a terminal too (colours on): only our own colour codes', async () => {
