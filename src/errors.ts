@@ -82,6 +82,9 @@ export class AuthError extends AnkraError {
   }
 }
 
+/** 401: the server refused the credential itself (expired, revoked or unknown). */
+export class CredentialRejectedError extends AuthError {}
+
 /** The caller has no grant on the cluster (exit 6, like other authentication failures). */
 export class NoGrantError extends AuthError {}
 

@@ -182,6 +182,21 @@ describe("ankra login: Ankra's CLI login", () => {
     expect((await status(b)).email).toBe(EMAIL.bob);
   });
 
+  it('replacing a login whose token the platform already refuses (revoked, expired) warns about nothing', async () => {
+    const b = box();
+    await loginAs(b, EMAIL.alice);
+    const first = storedToken(b) ?? '';
+    // the login's token id, as the settings keep it
+    const id = /"token_id":\s*"([^"]+)"/.exec(readFileSync(join(b.env.XDG_CONFIG_HOME ?? '', 'ankra', 'config.json'), 'utf8'))?.[1];
+    expect(id).toEqual(expect.any(String));
+    expect((await emu.api('POST', `/api/v1/org/account/tokens/${id}/revoke`, { token: first })).status).toBeLessThan(300);
+    expect(await works(first)).toBe(false);
+    const shown = await loginAs(b, EMAIL.bob);
+    expect(shown).not.toContain('could not revoke');
+    expect(shown).not.toContain('warning');
+    expect((await status(b)).email).toBe(EMAIL.bob);
+  });
+
   it('logout revokes the token on the platform and forgets it; --local-only only forgets it', async () => {
     const b = box();
     await loginAs(b, EMAIL.alice);

@@ -13,6 +13,7 @@ import {
   ApiError,
   AuthError,
   ConflictError,
+  CredentialRejectedError,
   NoGrantError,
   NotFoundError,
   PermissionError,
@@ -66,7 +67,7 @@ export function toError(res: Answer, about: About): AnkraError {
     case 400:
       return new UsageError(`${doing}: ${detail ?? 'bad request'}`);
     case 401:
-      return new AuthError(`the Ankra API at ${origin} rejected your credentials (${detail ?? 'unauthorized'})`, {
+      return new CredentialRejectedError(`the Ankra API at ${origin} rejected your credentials (${detail ?? 'unauthorized'})`, {
         hint: about.rejectedHint ?? 'run `ankra login`',
       });
     case 403:

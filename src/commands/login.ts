@@ -13,7 +13,7 @@ import type { SessionMeta } from '../core/config';
 import type { Organisation } from '../api/types';
 import { readConfig, updateConfig } from '../core/config';
 import { day, parseTime, relative } from '../core/time';
-import { AnkraError, AuthError, CancelledError, UsageError, messageOf, oneLine } from '../errors';
+import { AnkraError, AuthError, CancelledError, CredentialRejectedError, UsageError, messageOf, oneLine } from '../errors';
 import { isCI } from '../ui/browser';
 import { canOpenBrowser, openBrowser } from '../ui/browser';
 import { stdinIsTTY } from '../ui/stdio';
@@ -187,7 +187,9 @@ async function finish(deps: Deps, store: SecretStore, secret: SessionSecret, met
       await new AnkraApi(await deps.http(), { bearer: async () => previousSecret.token, rejectedHint: () => '' }, undefined).revokeApiToken(previous.token_id);
       deps.debug(`revoked the replaced login's token ${previous.token_id}`);
     } catch (err) {
-      deps.out.warn(`could not revoke the token of the login this one replaces (${messageOf(err)}); it stays valid until it expires`);
+      // Refused credentials: that token no longer works (expired or revoked), nothing to do.
+      if (err instanceof CredentialRejectedError) deps.debug(`the replaced login's token was refused already (${messageOf(err)}): nothing to revoke`);
+      else deps.out.warn(`could not revoke the token of the login this one replaces (${messageOf(err)}); it stays valid until it expires`);
     }
   }
 }
