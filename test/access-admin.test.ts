@@ -125,6 +125,8 @@ describe('offboarding: revoke EMAIL --all-clusters', () => {
       'ankra: refusing to revoke 4 grants of alice@acme.test on 3 clusters without confirmation; pass --yes: `ankra cluster access revoke alice@acme.test --all-clusters --yes`',
     ]);
     expect(lines(r.stderr).filter((l) => l.startsWith('ankra:'))).toHaveLength(1);
+    // the grants are listed indented under their heading
+    expect(r.stderr).toContain(`${PLAN[0]}\n  ${PLAN[1]}\n  ${PLAN[2]}\n`);
     expect(await emu.requests({ method: 'DELETE' })).toEqual([]);
     expect(await writes()).toEqual([]);
     // It listed every cluster that can hold grants, never the sandbox.

@@ -345,6 +345,8 @@ export class Output {
 }
 
 /** A line for the terminal: text from elsewhere cannot carry escapes or break the line. */
+/** One clean line; the leading spaces of our own indented lines (a list under a heading) are kept. */
 function clean(s: string): string {
-  return oneLine(s);
+  const indent = /^ */.exec(s)?.[0] ?? '';
+  return indent + oneLine(s);
 }
