@@ -6,7 +6,7 @@
  * old one only once it succeeded, and revokes it; logout revokes the token; the Go CLI's
  * ~/.ankra.yaml is used, then revoked and blanked. Nothing off the contract's token lane.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ankra, findSecrets, sandbox, type Sandbox } from './helpers/cli';
@@ -230,9 +230,12 @@ describe("ankra login: Ankra's CLI login", () => {
 describe("Ankra's Go CLI login (~/.ankra.yaml)", () => {
   const goCliFile = (b: Sandbox, token: string, tokenId: string) => {
     const path = join(b.home, '.ankra.yaml');
-    writeFileSync(path, `base-url: ${emu.baseUrl}\nconfig: ""\neditor: vim\nmachine_id: 0123456789abcdef0123456789abcdef\ntoken: ${token}\ntoken_id: ${tokenId}\ntoken_name: CLI Login\n`, { mode: 0o600 });
+    writeFileSync(path, goCliText({ base: emu.baseUrl, machine: '0123456789abcdef0123456789abcdef', token, tokenId, name: "'CLI Login'" }), { mode: 0o600 });
     return path;
   };
+  /** A ~/.ankra.yaml with what people add by hand: comments, a nested map indented by 4. */
+  const goCliText = (v: { base: string; machine: string; token: string; tokenId: string; name: string }) =>
+    `# Ankra CLI settings\nbase-url: ${v.base}\nconfig: ""\neditor: vim   # my editor\nmachine_id: ${v.machine}\nprofiles:\n    work:\n        region: eu\ntoken: ${v.token}\ntoken_id: ${v.tokenId}\ntoken_name: ${v.name}\n`;
 
   it('is used as a saved login, then revoked and blanked by ankra logout, every other key kept', async () => {
     const b = box({ ANKRA_BASE_URL: undefined });
@@ -245,10 +248,9 @@ describe("Ankra's Go CLI login (~/.ankra.yaml)", () => {
     expect(out.code, out.stderr).toBe(0);
     expect(out.stderr).toContain("the login of Ankra's Go CLI in ~/.ankra.yaml");
     expect(await works(token)).toBe(false);
-    const after = readFileSync(path, 'utf8');
-    for (const key of ['token', 'base-url', 'token_id', 'token_name', 'machine_id']) expect(after).toMatch(new RegExp(`^${key}: ""$`, 'm'));
-    expect(after).toMatch(/^editor: vim$/m);
-    expect(after).toMatch(/^config: ""$/m);
+    // Only the five values changed: comments, indentation and the other keys are byte for byte.
+    expect(readFileSync(path, 'utf8')).toBe(goCliText({ base: '""', machine: '""', token: '""', tokenId: '""', name: '""' }));
+    expect(statSync(path).mode & 0o777).toBe(0o600);
   });
 
   it('precedence: --token > a saved login (ours or the Go CLI\'s) > ANKRA_API_TOKEN, with a note when the environment token is ignored', async () => {

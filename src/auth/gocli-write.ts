@@ -1,9 +1,13 @@
 /**
  * Logging out of Ankra's Go CLI's login: blank the keys its own `logout` blanks (token,
- * base-url, token_id, token_name, machine_id) in `~/.ankra.yaml`, keep every other key, the
- * file's mode and owner. Written atomically.
+ * base-url, token_id, token_name, machine_id) in `~/.ankra.yaml`, and leave every other
+ * byte of the file as it was (its comments, indentation and other keys), with its mode.
+ * The values are replaced in the text; the result is checked by parsing it again (the
+ * blanked keys empty, every other value the same), and otherwise re-rendered. Written
+ * atomically.
  */
 import { readFileSync, statSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 import { writeFileAtomic } from '../core/fsutil';
 
 export const GO_CLI_LOGOUT_KEYS = ['token', 'base-url', 'token_id', 'token_name', 'machine_id'] as const;
@@ -17,9 +21,33 @@ export async function blankGoCliLogin(path: string): Promise<void> {
   } catch {
     return;
   }
-  const { parseDocument } = await import('../formats/yaml');
+  const { parseDocument, isMap, isScalar } = await import('../formats/yaml');
   const doc = parseDocument(text);
-  if (doc.errors.length > 0 || doc.contents === null) return;
-  for (const key of GO_CLI_LOGOUT_KEYS) doc.set(key, '');
-  writeFileAtomic(path, doc.toString({ lineWidth: 0 }), mode & 0o077 ? 0o600 : mode);
+  if (doc.errors.length > 0 || !isMap(doc.contents)) return;
+
+  // Each key's value, replaced where it is in the text (from the end, so offsets hold).
+  const edits: Array<{ from: number; to: number; put: string }> = [];
+  const missing: string[] = [];
+  for (const key of GO_CLI_LOGOUT_KEYS) {
+    const pair = doc.contents.items.find((p) => isScalar(p.key) && p.key.value === key);
+    if (!pair) missing.push(key);
+    else if (isScalar(pair.value) && pair.value.range) edits.push({ from: pair.value.range[0], to: pair.value.range[1], put: '""' });
+    else if (pair.value === null && isScalar(pair.key) && pair.key.range) {
+      const colon = text.indexOf(':', pair.key.range[1]);
+      if (colon >= 0) edits.push({ from: colon + 1, to: colon + 1, put: ' ""' });
+    } else missing.push(key); // a non-scalar value: let the re-render below handle it
+  }
+  let spliced = text;
+  for (const e of edits.sort((a, b) => b.from - a.from)) spliced = spliced.slice(0, e.from) + e.put + spliced.slice(e.to);
+  if (missing.length) spliced += `${spliced.endsWith('\n') || spliced === '' ? '' : '\n'}${missing.map((k) => `${k}: ""`).join('\n')}\n`;
+
+  const want = { ...(doc.toJS() as Record<string, unknown>), ...Object.fromEntries(GO_CLI_LOGOUT_KEYS.map((k) => [k, ''])) };
+  const check = parseDocument(spliced);
+  const out = check.errors.length === 0 && isDeepStrictEqual(check.toJS(), want) ? spliced : rendered(doc);
+  writeFileAtomic(path, out, mode & 0o077 ? 0o600 : mode);
+
+  function rendered(d: typeof doc): string {
+    for (const key of GO_CLI_LOGOUT_KEYS) d.set(key, '');
+    return d.toString({ lineWidth: 0 });
+  }
 }
