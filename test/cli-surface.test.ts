@@ -149,6 +149,17 @@ describe('one way to name a cluster: positional or --cluster', () => {
   });
 });
 
+describe('the organisation', () => {
+  it('ANKRA_ORG is trimmed (a name, slug or id with spaces around it, as .env files leave them)', async () => {
+    const bob = box({ ANKRA_API_TOKEN: emu.tokens[EMAIL.bob] }).env;
+    for (const org of ['  globex  ', '\tglobex\n', ` ${emu.ids.orgs.globex} `]) {
+      const r = await ankra(['cluster', 'list', '-o', 'json'], { env: { ...bob, ANKRA_ORG: org } });
+      expect(r.code, r.stderr).toBe(0);
+      expect((JSON.parse(r.stdout) as Array<{ id: string }>).map((c) => c.id)).toEqual([emu.ids.clusters.globexStaging]);
+    }
+  });
+});
+
 describe('grant', () => {
   it('echoes the email as the server has it, gives no next step while pending, and --timeout needs --wait', async () => {
     await emu.hook('POST', 'reconcile', { delay_ms: 60_000 });

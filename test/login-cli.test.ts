@@ -69,6 +69,8 @@ describe("ankra login: Ankra's CLI login", () => {
     await emu.clearRequests();
     const shown = await loginAs(b, EMAIL.alice);
     expect(shown).toContain(`To log in to ${emu.baseUrl}, open this link and approve the CLI:`);
+    // and a QR code of it, for a phone, on a terminal that fits one
+    expect(shown).toMatch(/█▀▀▀▀▀▀▀█[▀█▄ ]+█▀▀▀▀▀▀▀█/);
     expect(shown).toMatch(/Logged in to https:\/\/127\.0\.0\.1:\d+ as alice@acme\.test \(token "CLI Login", expires \d{4}-\d\d-\d\d, in 90 days\); kept in /);
     const token = storedToken(b);
     expect(token && (await works(token))).toBe(true);
@@ -144,6 +146,16 @@ describe("ankra login: Ankra's CLI login", () => {
       const r = await startOnPty(['login'], b.env).done;
       expect(r.code).toBe(1);
       expect(plainText(r.stdout)).toMatch(/ankra: cannot start the login: the Ankra platform needs a newer ankra .*; upgrade ankra/);
+      await unchanged();
+    });
+
+    it('this CLI is too old (426) while polling, not only at the start: exit 1, says to upgrade', async () => {
+      await emu.hook('POST', 'faults', { path_prefix: '/api/v1/cli/login/poll', method: 'POST', status: 426, detail: 'Upgrade ankra to continue' });
+      await emu.clearRequests();
+      const r = await startOnPty(['login'], b.env).done;
+      expect(r.code).toBe(1);
+      expect(plainText(r.stdout)).toMatch(/ankra: .*the Ankra platform needs a newer ankra \(Upgrade ankra to continue\); upgrade ankra/);
+      expect((await emu.requests({ path: '/api/v1/cli/login/poll' })).map((e) => e.status)).toEqual([426]);
       await unchanged();
     });
 
