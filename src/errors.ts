@@ -225,3 +225,28 @@ export function shellWord(s: string): string {
   }
   return `$'${out}'`;
 }
+
+// The CLI bundle is minified without esbuild's keepNames (which costs every start ~2 ms of
+// `name` bookkeeping for ~450 functions): the error classes get their names back here, for
+// `--debug` stack traces. An object's keys survive minification.
+for (const [name, cls] of Object.entries({
+  AnkraError,
+  UsageError,
+  NotFoundError,
+  CancelledError,
+  WaitTimeoutError,
+  ValidationError,
+  AuthError,
+  CredentialRejectedError,
+  NoGrantError,
+  AdminOnlyError,
+  PermissionError,
+  ApiError,
+  ConflictError,
+  RateLimitedError,
+  AccessUnavailableError,
+  MalformedAnswerError,
+  NetworkError,
+})) {
+  Object.defineProperty(cls, 'name', { value: name });
+}

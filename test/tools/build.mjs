@@ -132,7 +132,7 @@ if (want('cli')) {
   const exportsOf = (name) => Object.keys(requireBuilt(`./${name}.cjs`));
   // No import() left in main.cjs (a built-in's too): from CommonJS it starts the ES module loader.
   await build({ ...common, format: 'cjs', supported: { 'dynamic-import': false }, entryPoints: ['src/main.ts'], outfile: 'dist/cli/main.cjs', plugins: [toCliBundle], external: EXTERNAL });
-  await build({ ...common, format: 'cjs', minify: true, keepNames: true, entryPoints: ['src/cli/bundle.ts'], outfile: 'dist/cli/cli.cjs', plugins: [vendored(exportsOf), esmHelper, lazyChildProcessForCommander], external: EXTERNAL });
+  await build({ ...common, format: 'cjs', minify: true, entryPoints: ['src/cli/bundle.ts'], outfile: 'dist/cli/cli.cjs', plugins: [vendored(exportsOf), esmHelper, lazyChildProcessForCommander], external: EXTERNAL });
   writeFileSync(join(out, 'esm.cjs'), ESM_HELPER);
   // Every import() in cli.cjs goes through esm.cjs: one left would fail in the vm.Script.
   if (/\bimport\(/.test(readFileSync(join(out, 'cli.cjs'), 'utf8'))) throw new Error('dist/cli/cli.cjs calls import(): use importPackage (src/core/esm.ts)');
