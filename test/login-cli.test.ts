@@ -90,6 +90,16 @@ describe("ankra login: Ankra's CLI login", () => {
     expect(again.at(-1)?.query.machine_id).toBe(init[0]?.query.machine_id);
   });
 
+  it("sends the machine id Ankra's Go CLI saved in ~/.ankra.yaml, so the platform sees one machine whichever CLI logs in", async () => {
+    const b = box();
+    const saved = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+    writeFileSync(join(b.home, '.ankra.yaml'), `editor: vim\nmachine_id: ${saved}\n`, { mode: 0o600 });
+    await emu.clearRequests();
+    await loginAs(b, EMAIL.alice);
+    const init = await emu.requests({ path: '/api/v1/cli/login/init' });
+    expect(init.map((e) => e.query.machine_id)).toEqual([saved]);
+  });
+
   it('says "approve in your browser" while the platform awaits approval, and "finish two-factor" while it awaits the second factor, once each', async () => {
     await emu.cliLogin({ auto_approve: EMAIL.bob, awaiting_polls: 3, mfa_polls: 3 });
     const live = startOnPty(['login'], box().env);

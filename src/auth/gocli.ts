@@ -35,3 +35,18 @@ export function readGoCliLogin(path: string): GoCliLogin | undefined {
   if (!token && !baseUrl) return undefined;
   return { token, baseUrl, tokenId: scalar(text, 'token_id'), tokenName: scalar(text, 'token_name') };
 }
+
+/**
+ * The machine id the Go CLI saved (`machine_id`, 32 hex), which it reuses for every login:
+ * ankra sends the same one, so the platform sees one machine, whichever CLI logs in.
+ */
+export function readGoCliMachineId(path: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const id = scalar(text, 'machine_id');
+  return id && /^[0-9a-f]{32}$/.test(id) ? id : undefined;
+}

@@ -20,6 +20,7 @@ import { stdinIsTTY } from '../ui/stdio';
 import type { SessionSecret } from '../auth/credentials';
 import { chooseSessionStore, printStoreNotice, saveSession } from '../auth/session';
 import type { SecretStore } from '../auth/store';
+import { readGoCliMachineId } from '../auth/gocli';
 
 const POLL_MS = 2_000;
 const LOGIN_TIMEOUT_MS = 10 * 60_000;
@@ -134,7 +135,8 @@ async function loginInBrowser(deps: Deps, browser: boolean): Promise<number> {
   const { pkcePair, machineId, startLogin, waitForApproval } = await import('../auth/cli-login');
   const api = await deps.anonymousApi();
   const pkce = pkcePair();
-  const machine = { id: readConfig(deps.paths.configDir).machine_id ?? machineId(), name: hostname() };
+  // ours, else the one Ankra's Go CLI keeps (so both CLIs are one machine), else derived as it does
+  const machine = { id: readConfig(deps.paths.configDir).machine_id ?? readGoCliMachineId(deps.paths.goCliConfig) ?? machineId(), name: hostname() };
   const init = await startLogin(api, pkce, machine);
   const url = oneLine(init.auth_url);
   const out = deps.out;
