@@ -20,6 +20,7 @@ const mintPath = `/api/v1/clusters/${S}/k8s-token`;
 const checkPath = `/api/v1/clusters/${S}/k8s/api`;
 const PYTHON = '/usr/bin/python3';
 const HAS_PYTHON_CLIENT = spawnSync(PYTHON, ['-c', 'import kubernetes'], { stdio: 'ignore' }).status === 0;
+if (!HAS_PYTHON_CLIENT && !IN_CI) console.warn(`skipped: the Python client tests need ${PYTHON} with the kubernetes module: apt-get install -y python3-kubernetes`);
 const REPLACED = 'ankra: the cluster refused the cached token (your access was revoked or changed in Ankra), so this command failed; ankra has a new token now: run it again';
 const NO_GRANT = 'ankra: you have no access grant on cluster staging (none yet, or it was revoked)';
 

@@ -20,6 +20,8 @@ const mintPath = `/api/v1/clusters/${S}/k8s-token`;
 const UID = 12345; // no passwd entry on the test machine (checked below)
 const IS_ROOT = process.getuid?.() === 0;
 const CAN_UNSHARE = IS_ROOT && spawnSync('unshare', ['-m', 'true']).status === 0;
+// A read-only mount needs root and a private mount namespace (not an installable service).
+if (!CAN_UNSHARE) console.warn(`skipped: the read-only HOME test needs root and \`unshare -m\` (util-linux): ${IS_ROOT ? 'unshare -m is not permitted here' : 'run the tests as root'}`);
 // In CI these must run (as root); elsewhere they are skipped without root.
 const SKIP_ROOT = !IS_ROOT && !IN_CI;
 const EXEC_INFO = JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', spec: { interactive: false } });
