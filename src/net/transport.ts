@@ -184,8 +184,12 @@ class NodeStack implements Stack {
   private readonly https: HttpsAgent;
   private readonly http = new HttpAgent({ keepAlive: true });
 
-  constructor(secureContext: SecureContext | undefined) {
+  /** A host that never answers the TCP handshake is given up on sooner than the whole attempt. */
+  private readonly connectTimeoutMs: number;
+
+  constructor(secureContext: SecureContext | undefined, timeoutMs: number) {
     this.https = new HttpsAgent({ keepAlive: true, ...(secureContext ? { secureContext } : {}) });
+    this.connectTimeoutMs = Math.min(timeoutMs, 10_000);
   }
 
   send(url: URL, method: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal, maxBodyBytes: number): Promise<Answer> {
@@ -194,6 +198,13 @@ class NodeStack implements Stack {
     return new Promise<Answer>((resolve, reject) => {
       const req = (tls ? httpsRequest : httpRequest)(url, { method, headers: all, agent: tls ? this.https : this.http, signal });
       req.on('error', reject);
+      req.once('socket', (socket) => {
+        if (!socket.connecting) return; // a kept-alive connection
+        const timer = setTimeout(() => req.destroy(Object.assign(new Error('connection timed out'), { code: 'UND_ERR_CONNECT_TIMEOUT' })), this.connectTimeoutMs);
+        const done = () => clearTimeout(timer);
+        socket.once('connect', done);
+        socket.once('close', done);
+      });
       req.once('response', (res: IncomingMessage) => {
         readCapped(res, url, method, maxBodyBytes).then((text) => resolve({ status: res.statusCode ?? 0, headers: flatten(res.headers), text }), reject);
       });
@@ -320,7 +331,7 @@ export class HttpClient {
     this.maxBodyBytes = opts.maxBodyBytes ?? MAX_BODY_BYTES;
     this.signal = opts.signal;
     const secureContext = opts.caFile ? trustingAlso(readCaFile(opts.caFile), opts.env) : undefined;
-    this.stack = proxySettings(opts.env) ? new ProxyStack(secureContext, opts.env, this.timeoutMs) : new NodeStack(secureContext);
+    this.stack = proxySettings(opts.env) ? new ProxyStack(secureContext, opts.env, this.timeoutMs) : new NodeStack(secureContext, this.timeoutMs);
     this.deadline = opts.deadlineMs ? AbortSignal.timeout(opts.deadlineMs) : undefined;
   }
 
