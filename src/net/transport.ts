@@ -8,7 +8,7 @@
  *
  * Two stacks under one `send`. With no proxy configured (the common case), requests go
  * through Node's own `https` (its HTTP parser is native code, already in the binary): one
- * API request then costs ~35 ms over starting Node, against ~110 ms for loading undici and
+ * API request then costs ~35 ms over starting Node, against ~100 ms for loading undici and
  * compiling its WebAssembly parser (`npm run bench`, "node + https + 1 GET" and "node +
  * undici + 1 GET"). When HTTPS_PROXY/HTTP_PROXY is set, undici's EnvHttpProxyAgent does
  * the CONNECT tunnels and NO_PROXY, as it does well; the OIDC client always uses undici's
