@@ -93,7 +93,16 @@ export class NoGrantError extends AuthError {}
  * `permission_denied` (the contract leaves a member's 403 body open): exit 6, as Ankra's Go
  * CLI maps every other 403, with the cause a member needs to read.
  */
-export class AdminOnlyError extends AuthError {}
+export class AdminOnlyError extends AuthError {
+  constructor(
+    message: string,
+    /** What the API said (its `detail`), for a caller that words the message its own way. */
+    readonly detail: string | undefined,
+    opts?: ErrorOptions,
+  ) {
+    super(message, opts);
+  }
+}
 
 /** Platform RBAC said no: `{"detail":"permission_denied"}` (e.g. not an organisation admin). */
 export class PermissionError extends AnkraError {
@@ -219,9 +228,11 @@ export function shellWord(s: string): string {
     else if (ch === '\n') out += '\\n';
     else if (ch === '\t') out += '\\t';
     else if (ch === '\r') out += '\\r';
-    else if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) out += `\\x${c.toString(16).padStart(2, '0')}`;
-    else if (ch !== ' ' && oneLine(ch) !== ch) out += `\\u${c.toString(16).padStart(4, '0')}`;
-    else out += ch;
+    // \xNN is one byte to the shell, in any locale (\uNNNN depends on it): a character
+    // beyond ASCII (a C1 control, a bidi override) goes as its UTF-8 bytes
+    else if (c < 0x20 || c === 0x7f || (c >= 0x80 && c <= 0x9f) || (ch !== ' ' && oneLine(ch) !== ch)) {
+      for (const byte of Buffer.from(ch, 'utf8')) out += `\\x${byte.toString(16).padStart(2, '0')}`;
+    } else out += ch;
   }
   return `$'${out}'`;
 }

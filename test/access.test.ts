@@ -169,7 +169,7 @@ describe('grant, list and revoke', () => {
     // (Ankra's Go CLI gives 7 to permission_denied only).
     await emu.hook('POST', 'faults', { path_prefix: `/api/v1/clusters/${emu.ids.clusters.staging}/access/grants`, method: 'GET', status: 403, detail: 'Only organisation admins can manage cluster access', times: 1 });
     const plain = await as('alice', ['cluster', 'access', 'list', 'staging']);
-    expect([plain.code, plain.stderr]).toEqual([6, 'ankra: listing the grants on staging needs an organisation admin; to check your own access, run `ankra doctor --cluster staging`\n']);
+    expect([plain.code, plain.stderr]).toEqual([6, 'ankra: listing the grants on staging needs an organisation admin; the API said: Only organisation admins can manage cluster access; to check your own access, run `ankra doctor --cluster staging`\n']);
   });
 
   it("lists the organisation's members, marking invitations, for admins and members alike; no cluster needed", async () => {

@@ -259,7 +259,7 @@ describe('text from the server never reaches a terminal raw', () => {
     expect(byName.stderr).toBe("ankra: listing the grants on x$(touch /tmp/ankra-pwned) needs an organisation admin; to check your own access, run `ankra doctor --cluster 'x$(touch /tmp/ankra-pwned)'`\n");
     // a name with escape sequences or a line break: the hint shows only printable text, in
     // ANSI-C quotes that a shell reads back as the exact name, so the command it gives works
-    for (const name of [NAMES[0] ?? '', NAMES[1] ?? '']) {
+    for (const name of [NAMES[0] ?? '', NAMES[1] ?? '', NAMES[3] ?? '']) {
       const r = await ankra(['cluster', 'access', 'list', name], { env: alice });
       expect(RAW.test(r.stderr), JSON.stringify(r.stderr)).toBe(false);
       const word = /run `ankra doctor --cluster (\$'.*')`\n$/.exec(r.stderr)?.[1];

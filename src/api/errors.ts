@@ -79,7 +79,7 @@ export function toError(res: Answer, about: About): AnkraError {
       }
       if (detail === DETAIL.noAccess) return noGrant(cluster ?? 'this cluster', about.email);
       if (about.adminOnly) {
-        return new AdminOnlyError(`${doing}: ${detail ?? 'forbidden'}; this needs an organisation admin`, {
+        return new AdminOnlyError(`${doing}: ${detail ?? 'forbidden'}; this needs an organisation admin`, detail, {
           hint: 'ask an admin of the organisation, or pick another organisation with --org',
         });
       }

@@ -31,7 +31,11 @@ export async function blankGoCliLogin(path: string): Promise<void> {
   for (const key of GO_CLI_LOGOUT_KEYS) {
     const pair = doc.contents.items.find((p) => isScalar(p.key) && p.key.value === key);
     if (!pair) missing.push(key);
-    else if (isScalar(pair.value) && pair.value.range) edits.push({ from: pair.value.range[0], to: pair.value.range[1], put: '""' });
+    else if (isScalar(pair.value) && pair.value.range) {
+      const [from, to] = pair.value.range;
+      // an empty value (`token:`) right after its colon needs the space YAML wants
+      edits.push({ from, to, put: text[from - 1] === ':' ? ' ""' : '""' });
+    }
     else if (pair.value === null && isScalar(pair.key) && pair.key.range) {
       const colon = text.indexOf(':', pair.key.range[1]);
       if (colon >= 0) edits.push({ from: colon + 1, to: colon + 1, put: ' ""' });
@@ -39,7 +43,8 @@ export async function blankGoCliLogin(path: string): Promise<void> {
   }
   let spliced = text;
   for (const e of edits.sort((a, b) => b.from - a.from)) spliced = spliced.slice(0, e.from) + e.put + spliced.slice(e.to);
-  if (missing.length) spliced += `${spliced.endsWith('\n') || spliced === '' ? '' : '\n'}${missing.map((k) => `${k}: ""`).join('\n')}\n`;
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  if (missing.length) spliced += `${spliced.endsWith('\n') || spliced === '' ? '' : eol}${missing.map((k) => `${k}: ""`).join(eol)}${eol}`;
 
   const want = { ...(doc.toJS() as Record<string, unknown>), ...Object.fromEntries(GO_CLI_LOGOUT_KEYS.map((k) => [k, ''])) };
   const check = parseDocument(spliced);

@@ -178,17 +178,22 @@ interface Stack {
   close(): Promise<void>;
 }
 
+/** How long a kept-alive connection may stay idle (the agents' socket timeout only closes free ones). */
+const IDLE_MS = 4000;
+
 /** Node's http and https, one keep-alive agent per client (the fan-outs reuse connections). */
 class NodeStack implements Stack {
   readonly name = 'node:https';
   private readonly https: HttpsAgent;
-  private readonly http = new HttpAgent({ keepAlive: true });
+  // A kept-alive connection idle for 4 s is closed (as undici does): a load balancer may drop
+  // idle connections without a word, and a POST sent on one would only time out.
+  private readonly http = new HttpAgent({ keepAlive: true, timeout: IDLE_MS });
 
   /** A host that never answers the TCP handshake is given up on sooner than the whole attempt. */
   private readonly connectTimeoutMs: number;
 
   constructor(secureContext: SecureContext | undefined, timeoutMs: number) {
-    this.https = new HttpsAgent({ keepAlive: true, ...(secureContext ? { secureContext } : {}) });
+    this.https = new HttpsAgent({ keepAlive: true, timeout: IDLE_MS, ...(secureContext ? { secureContext } : {}) });
     this.connectTimeoutMs = Math.min(timeoutMs, 10_000);
   }
 

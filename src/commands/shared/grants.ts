@@ -68,11 +68,11 @@ export async function grantsOn(deps: Deps, cluster: ClusterTarget): Promise<Gran
     return await api.grants(cluster);
   } catch (err) {
     // permission_denied (exit 7), or another 403 body (exit 6, as Ankra's Go CLI): the same words
-    if (err instanceof PermissionError || err instanceof AdminOnlyError) {
-      const Kind = err instanceof PermissionError ? PermissionError : AdminOnlyError;
-      throw new Kind(`listing the grants on ${cluster.label} needs an organisation admin`, {
-        hint: `to check your own access, run \`ankra doctor --cluster ${shellWord(cluster.label)}\``,
-      });
+    const hint = `to check your own access, run \`ankra doctor --cluster ${shellWord(cluster.label)}\``;
+    if (err instanceof PermissionError) throw new PermissionError(`listing the grants on ${cluster.label} needs an organisation admin`, { hint });
+    // another 403 body: what the API said stays in the line (it may say more, or something else)
+    if (err instanceof AdminOnlyError) {
+      throw new AdminOnlyError(`listing the grants on ${cluster.label} needs an organisation admin${err.detail ? `; the API said: ${err.detail}` : ''}`, err.detail, { hint });
     }
     throw err;
   }

@@ -6,7 +6,7 @@
 import { arg, defineCommand, flag } from '../../../cli/spec';
 import { ROLES, type Grant, type GrantRequest, type Role } from '../../../api/types';
 import type { Deps } from '../../../deps';
-import { AnkraError, CancelledError, ConflictError, Exit, UsageError, ValidationError, exitCodeOf, shellWord } from '../../../errors';
+import { AnkraError, CancelledError, ConflictError, Exit, NotFoundError, UsageError, ValidationError, exitCodeOf, shellWord } from '../../../errors';
 import { orgLabel } from '../../../lookup/organisations';
 import { clusterFlag } from '../../shared/flags';
 import { describeGrant, grantView, grantee, grantsOn, retryRateLimited, swapGrant } from '../../shared/grants';
@@ -68,11 +68,11 @@ export default defineCommand({
     await deps.out.data(grant, grantView());
     if (outcome) throw outcome;
     if (left) {
-      const [first] = left.grants;
+      const commands = left.grants.map((g) => `\`ankra cluster access revoke ${g.id} --cluster ${shellWord(name)}\``).join(' and ');
       throw new AnkraError(
         `${left.error instanceof Error ? left.error.message : String(left.error)}; ${grantee(grant)} now has both ${describeGrant(grant, name)} and ${left.grants.map((g) => describeGrant(g, name)).join(', ')}`,
         exitCodeOf(left.error) || Exit.FAILURE,
-        { hint: `finish the change with \`ankra cluster access revoke ${first?.id ?? 'GRANT-ID'} --cluster ${shellWord(name)}\``, cause: left.error },
+        { hint: `finish the change with ${commands}`, cause: left.error },
       );
     }
     if (grant.reconcile_status === 'applied') {
@@ -147,18 +147,27 @@ export async function replace(deps: Deps, cluster: { id: string; label: string }
   return { grant, superseded: others };
 }
 
-/** Revokes the grants a new one replaced; those it could not revoke, and why, or undefined when all went. */
+/**
+ * Revokes the grants a new one replaced, each one tried (one already gone is fine); those it
+ * could not revoke and the first reason, or undefined when all went.
+ */
 async function revokeSuperseded(deps: Deps, cluster: { id: string; label: string }, grants: Grant[]): Promise<{ grants: Grant[]; error: unknown } | undefined> {
   const api = await deps.api();
-  for (const [i, old] of grants.entries()) {
+  const left: Grant[] = [];
+  let first: unknown;
+  for (const old of grants) {
     try {
       await retryRateLimited(deps, () => api.deleteGrant(cluster, old.id));
     } catch (error) {
       if (error instanceof CancelledError) throw error;
-      return { grants: grants.slice(i), error };
+      if (!(error instanceof NotFoundError)) {
+        left.push(old);
+        first ??= error;
+        continue;
+      }
     }
     deps.out.success(`Revoked ${describeGrant(old, cluster.label)} from ${grantee(old)} (replaced)`);
   }
-  return undefined;
+  return left.length ? { grants: left, error: first } : undefined;
 }
 
