@@ -417,3 +417,25 @@ describe('package.json engines', () => {
     expect([satisfies('20.19.0', '>=20.18.1'), satisfies('20.16.0', '>= 20.16.0'), satisfies('20.11.0', '^20.19.0 || >=22.12.0'), satisfies('4.2.0', '4.x || >=6.0.0'), satisfies('5.0.0', '4.x || >=6.0.0')]).toEqual([true, true, false, true, false]);
   });
 });
+
+// ------------------------------------------------------------------ ~/.ankra.yaml logout edits
+
+describe("blanking the Go CLI's login in ~/.ankra.yaml", () => {
+  it('replaces only the five values, keeps line endings, comments and the rest, adds missing keys', async () => {
+    const { blankGoCliLogin } = await import('../src/auth/gocli-write');
+    const dir = mkdtempSync(join(tmpdir(), 'ankra-gocli-'));
+    const file = join(dir, '.ankra.yaml');
+    const blank = 'base-url: ""\ntoken_id: ""\ntoken_name: ""\nmachine_id: ""\n';
+    const cases: Array<[string, string]> = [
+      ['token:\nbase-url: x\n', 'token: ""\nbase-url: ""\ntoken_id: ""\ntoken_name: ""\nmachine_id: ""\n'],
+      ['token:\r\nbase-url: x\r\neditor: vim\r\n', 'token: ""\r\nbase-url: ""\r\neditor: vim\r\ntoken_id: ""\r\ntoken_name: ""\r\nmachine_id: ""\r\n'],
+      ['token: abc # mine\nother: 1', `token: "" # mine\nother: 1\n${blank}`],
+      ['a: 1\ntoken: "q"\n', `a: 1\ntoken: ""\n${blank}`],
+    ];
+    for (const [before, after] of cases) {
+      writeFileSync(file, before, { mode: 0o600 });
+      await blankGoCliLogin(file);
+      expect(readFileSync(file, 'utf8'), JSON.stringify(before)).toBe(after);
+    }
+  });
+});
