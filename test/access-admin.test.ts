@@ -225,6 +225,26 @@ describe('offboarding: revoke EMAIL --all-clusters', () => {
 
 // ------------------------------------------------------------------ listing across clusters
 
+describe('revoke --all on one cluster', () => {
+  it('deletes each grant; one that fails is named, the others go, exit 1; a second run finishes', async () => {
+    await reset();
+    const a = await grant(P, EMAIL.alice, 'view');
+    const b = await grant(P, EMAIL.bob, 'edit', 'team-a');
+    await emu.hook('POST', 'faults', { path_prefix: `${GRANTS(P)}/${b.id}`, method: 'DELETE', status: 503 });
+    const r = await admin(['cluster', 'access', 'revoke', '--all', '--cluster', 'prod-eu', '--yes']);
+    expect(r.code).toBe(1);
+    const err = unindented(r.stderr);
+    expect(err).toContain(`Revoked ${EMAIL.alice}'s grant ${a.id} on prod-eu`);
+    expect(err.some((l) => l.startsWith(`warning: could not revoke ${EMAIL.bob}'s grant ${b.id} on prod-eu: `))).toBe(true);
+    expect(err.at(-1)).toBe('Revoked 1 grant on prod-eu; 1 failed');
+    expect(await state(P)).toEqual([`${EMAIL.bob}|team-a|edit`]);
+    await emu.hook('DELETE', 'faults');
+    const again = await admin(['cluster', 'access', 'revoke', '--all', '--cluster', 'prod-eu', '--yes']);
+    expect([again.code, unindented(again.stderr).at(-1)]).toEqual([0, 'Revoked 1 grant on prod-eu']);
+    expect(await state(P)).toEqual([]);
+  });
+});
+
 describe('list --all-clusters', () => {
   beforeAll(async () => {
     await reset();
