@@ -452,20 +452,26 @@ describe('grant --replace', () => {
     expect((await admin(['cluster', 'access', 'revoke', old.id, '--cluster', 'staging'])).code).toBe(0);
   });
 
-  it('a scope change (cluster → namespace): the new grant first, then the old one goes', async () => {
+  it('a scope change (cluster → namespace), --wait or not: the new grant first, the old one goes once the new one is applied', async () => {
     const old = await grant(S, EMAIL.bob, 'view');
     await emu.hook('POST', 'reconcile/now');
     await emu.clearRequests();
     const r = await admin(['cluster', 'access', 'grant', EMAIL.bob, '--cluster', 'staging', '--role', 'edit', '--namespace', 'team-a', '--replace']);
     expect(r.code, r.stderr).toBe(0);
     const id = r.stdout.trim().split('\t').at(-1) ?? '';
-    expect(r.stdout.split('\t').slice(0, 4)).toEqual([EMAIL.bob, 'team-a', 'edit', 'pending']);
-    expect(lines(r.stderr)).toEqual([
-      'Granted edit on namespace team-a of staging to bob@acme.test (pending)',
-      'Revoked view on cluster staging from bob@acme.test (replaced)',
-      `Ankra applies it to the cluster shortly; follow it with \`ankra cluster access wait ${id} --cluster staging\``,
-    ]);
-    expect(await writes()).toEqual([`POST ${GRANTS(S)}`, `DELETE ${GRANTS(S)}/${old.id}`]);
+    expect(r.stdout.split('\t').slice(0, 4)).toEqual([EMAIL.bob, 'team-a', 'edit', 'applied']);
+    const err = lines(r.stderr);
+    expect(err[0]).toBe('Granted edit on namespace team-a of staging to bob@acme.test (pending)');
+    const applied = err.indexOf('Applied edit on namespace team-a of staging for bob@acme.test');
+    const revoked = err.indexOf('Revoked view on cluster staging from bob@acme.test (replaced)');
+    expect(applied).toBeGreaterThan(0);
+    expect(revoked).toBeGreaterThan(applied);
+    expect(err.at(-1)).toBe('Next: bob@acme.test can run `ankra cluster kubeconfig add staging --namespace team-a` and use kubectl');
+    // the old grant went last, after reads saw the new one applied
+    const log = (await emu.requests({ path: GRANTS(S) })).map((e) => call(e));
+    expect(log.filter((c) => !c.startsWith('GET'))).toEqual([`POST ${GRANTS(S)}`, `DELETE ${GRANTS(S)}/${old.id}`]);
+    expect(log.at(-1)).toBe(`DELETE ${GRANTS(S)}/${old.id}`);
+    expect(log.indexOf(`DELETE ${GRANTS(S)}/${old.id}`) - log.indexOf(`POST ${GRANTS(S)}`)).toBeGreaterThan(1);
     expect((await grants(S)).map((g) => `${g.id}|${g.namespace}|${g.role}`)).toEqual([`${id}|team-a|edit`]);
   });
 

@@ -27,7 +27,7 @@ export default defineCommand({
     cluster: clusterFlag,
     role: flag.string('role', 'what they may do', { choices: ROLES, fallback: 'view' }),
     namespace: flag.parsed('namespace', 'limit the grant to this namespace', parseNamespace),
-    replace: flag.bool('replace what the member has on this cluster (a role or scope change), with as short a gap as the API allows'),
+    replace: flag.bool('replace what the member has on this cluster: a role change swaps the grant at once (one grant per scope); a scope change keeps the old grant until the new one is applied'),
     wait: flag.bool('wait until Ankra has applied the grant to the cluster'),
     timeout: flag.parsed('duration', 'how long --wait waits (e.g. 90s, 5m; default 5m)', parseDuration),
   },
@@ -56,7 +56,9 @@ export default defineCommand({
     const replaced = opts.replace ? await replace(deps, target, req) : { grant: await create(deps, target, req), superseded: [] };
     let { grant } = replaced;
     let outcome;
-    if (opts.wait && grant.reconcile_status !== 'applied') {
+    // A scope change keeps the old grant until the new one is applied, --wait or not: the
+    // person keeps access throughout (the shortest gap the API allows is none).
+    if ((opts.wait || replaced.superseded.length > 0) && grant.reconcile_status !== 'applied') {
       const r = await waitForGrants(deps, target, [grant], opts.timeout ?? DEFAULT_TIMEOUT_MS);
       grant = r.grants[0] ?? grant;
       outcome = r.outcome;
